@@ -40,7 +40,9 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
     """Generate every raw table plus ``_truth``; the same seed gives the same tables."""
     rng = np.random.default_rng(seed)
     start_ts = pd.Timestamp(start, tz="UTC")
-    period = Period(start=start_ts, days=((start_ts + pd.DateOffset(months=cfg.months)) - start_ts).days)
+    period = Period(
+        start=start_ts, days=((start_ts + pd.DateOffset(months=cfg.months)) - start_ts).days
+    )
     people = make_people(rng, cfg, period)
     intermediaries = make_intermediaries(rng, cfg, period)
 
@@ -62,9 +64,9 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
             loans=background_loans(rng, cfg, period, people, honest_brokers),
         ),
     ]
-    innocents = pd.DataFrame(
-        {"entity_type": "account", "entity_id": people["account_id"]}
-    ).loc[lambda f: ~f["entity_id"].isin(truth["entity_id"])]
+    innocents = pd.DataFrame({"entity_type": "account", "entity_id": people["account_id"]}).loc[
+        lambda f: ~f["entity_id"].isin(truth["entity_id"])
+    ]
     labels = investigate(rng, cfg, period, truth, innocents)
     return {
         "accounts": accounts_table(rng, people, period),
@@ -152,9 +154,9 @@ def _known_by_end(seconds: pd.Series, period: Period) -> np.ndarray:
 
 
 def _intermediaries_table(rng: np.random.Generator, intermediaries: pd.DataFrame) -> pd.DataFrame:
-    return intermediaries.assign(
-        phone=pii.format_phones(rng, intermediaries["phone_digits"])
-    ).drop(columns=["phone_digits", "size"])
+    return intermediaries.assign(phone=pii.format_phones(rng, intermediaries["phone_digits"])).drop(
+        columns=["phone_digits", "size"]
+    )
 
 
 def write_world(tables: dict[str, pd.DataFrame], out: Path, *, manifest: dict) -> None:

@@ -56,13 +56,13 @@ def illegal_brokers(
 
     paid = loans["approved"].to_numpy()
     fee_payer = np.flatnonzero(paid)
-    fee_t = loans["disbursed_t"].to_numpy()[fee_payer] + rng.integers(DAY // 2, 5 * DAY, len(fee_payer))
+    fee_t = loans["disbursed_t"].to_numpy()[fee_payer] + rng.integers(
+        DAY // 2, 5 * DAY, len(fee_payer)
+    )
     payer_broker = client_broker[fee_payer]
     first_collector = np.searchsorted(collector_broker, payer_broker)
     collector_ids = people["account_id"].to_numpy()[collectors]
-    to_collector = collector_ids[
-        first_collector + rng.integers(0, collector_counts[payer_broker])
-    ]
+    to_collector = collector_ids[first_collector + rng.integers(0, collector_counts[payer_broker])]
     fees = np.round(
         loans["amount"].to_numpy()[fee_payer] * rng.uniform(*cfg.broker_fee_rate, len(fee_payer)),
         2,

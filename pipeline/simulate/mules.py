@@ -116,9 +116,7 @@ def ecommerce_sellers(
         }
     )
     week = sales["t"] // (7 * DAY)
-    payouts = (
-        sales.assign(week=week).groupby(["dst_id", "week"], as_index=False)["amount"].sum()
-    )
+    payouts = sales.assign(week=week).groupby(["dst_id", "week"], as_index=False)["amount"].sum()
     payouts = pd.DataFrame(
         {
             "src_id": payouts["dst_id"],

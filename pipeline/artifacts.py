@@ -1,0 +1,52 @@
+"""Where each stage's outputs live, derived from ``base.paths`` (written once, in params)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config import Entity, Params
+
+
+@dataclass(frozen=True)
+class EntityArtifacts:
+    features: Path
+    models: Path
+    reports: Path
+
+    @classmethod
+    def of(cls, params: Params, entity: Entity) -> EntityArtifacts:
+        paths = params.base.paths
+        return cls(
+            features=paths.features / f"{entity}.parquet",
+            models=paths.models / entity,
+            reports=paths.reports / entity,
+        )
+
+    @property
+    def booster(self) -> Path:
+        return self.models / "booster.txt"
+
+    @property
+    def run(self) -> Path:
+        return self.models / "run.json"
+
+    @property
+    def calibrator(self) -> Path:
+        return self.models / "calibrator.json"
+
+    @property
+    def logged_model(self) -> Path:
+        return self.models / "logged_model.json"
+
+    @property
+    def promotion(self) -> Path:
+        return self.models / "promotion.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.reports / "metrics.json"
+
+    @property
+    def pr_curve(self) -> Path:
+        return self.reports / "pr_curve.csv"

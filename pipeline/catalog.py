@@ -1,0 +1,57 @@
+"""The feature catalog (``features/catalog.yaml``) and the SQL that computes each family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from pipeline.config import Entity
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    entity: Entity
+    requires: tuple[str, ...]
+    descriptions: dict[str, str]
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.descriptions)
+
+    def sql(self) -> str:
+        return _read(f"{self.name}.sql")
+
+
+def _read(name: str) -> str:
+    return resources.files("features").joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
+def load_catalog() -> dict[str, Family]:
+    raw = yaml.safe_load(_read("catalog.yaml"))["families"]
+    return {
+        name: Family(
+            name=name,
+            entity=spec["entity"],
+            requires=tuple(spec["requires"]),
+            descriptions=dict(spec["features"]),
+        )
+        for name, spec in raw.items()
+    }
+
+
+def views_sql() -> str:
+    return _read("_views.sql")
+
+
+def families_for(entity: Entity) -> list[Family]:
+    return [f for f in load_catalog().values() if f.entity == entity]
+
+
+def descriptions() -> dict[str, str]:
+    """Plain-language text of every feature, the words of reason codes."""
+    return {k: v for f in load_catalog().values() for k, v in f.descriptions.items()}

@@ -1,0 +1,169 @@
+"""The ``bgrisk`` command line: parse, load params, call one stage, report errors plainly.
+
+Stages are imported inside their command so that ``bgrisk --help`` and usage errors do not
+pay for importing MLflow, LightGBM and DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.logging import RichHandler
+
+from pipeline.config import Params, load_params
+from pipeline.errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Score accounts and intermediaries for black- and gray-industry risk.",
+)
+
+
+class EntityOption(StrEnum):
+    account = "account"
+    intermediary = "intermediary"
+
+
+EntityArg = Annotated[EntityOption, typer.Option("--entity", help="account or intermediary")]
+AsOf = Annotated[
+    dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="cut-off date")
+]
+
+
+def _params(ctx: typer.Context) -> Params:
+    return load_params(ctx.obj["params_path"])
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    params: Annotated[Path, typer.Option("--params", help="parameters file")] = Path("params.yaml"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(show_path=False, show_time=False)],
+    )
+    ctx.obj = {"params_path": params}
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out")],
+    accounts: Annotated[int | None, typer.Option("--accounts", min=1)] = None,
+    months: Annotated[int | None, typer.Option("--months", min=3)] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+) -> None:
+    """Write the simulated raw tables."""
+    from pipeline.stages import simulate as stage
+
+    stage.run(_params(ctx), out=out, accounts=accounts, months=months, seed=seed)
+
+
+@app.command()
+def validate(
+    raw: Annotated[Path, typer.Option("--raw")], out: Annotated[Path, typer.Option("--out")]
+) -> None:
+    """Check raw tables against the contract and pseudonymize personal data."""
+    from pipeline.stages import validate as stage
+
+    stage.run(raw_dir=raw, out=out)
+
+
+@app.command()
+def features(
+    ctx: typer.Context,
+    clean: Annotated[Path, typer.Option("--clean")],
+    out: Annotated[Path, typer.Option("--out")],
+    as_of: AsOf = None,
+) -> None:
+    """Point-in-time features for every snapshot, or for one --as-of date."""
+    from pipeline.stages import features as stage
+
+    stage.run(_params(ctx), clean=clean, out=out, as_of=as_of.date() if as_of else None)
+
+
+@app.command()
+def train(ctx: typer.Context, entity: EntityArg) -> None:
+    """Train LightGBM on the training snapshots."""
+    from pipeline.stages import train as stage
+
+    stage.run(_params(ctx), entity.value)
+
+
+@app.command()
+def calibrate(ctx: typer.Context, entity: EntityArg) -> None:
+    """Calibrate on the calibration snapshots and log the model."""
+    from pipeline.stages import calibrate as stage
+
+    stage.run(_params(ctx), entity.value)
+
+
+@app.command()
+def evaluate(ctx: typer.Context, entity: EntityArg) -> None:
+    """Out-of-time metrics on the test snapshots."""
+    from pipeline.stages import evaluate as stage
+
+    stage.run(_params(ctx), entity.value)
+
+
+@app.command()
+def promote(ctx: typer.Context, entity: EntityArg) -> None:
+    """Register the model; it becomes champion only if every gate passes."""
+    from pipeline.stages import promote as stage
+
+    stage.run(_params(ctx), entity.value)
+
+
+@app.command()
+def score(
+    ctx: typer.Context,
+    clean: Annotated[Path, typer.Option("--clean")],
+    out: Annotated[Path, typer.Option("--out")],
+    as_of: AsOf = None,
+    alias: Annotated[str | None, typer.Option("--alias")] = None,
+) -> None:
+    """Score every account and intermediary with the aliased models."""
+    from pipeline.stages import score as stage
+
+    stage.run(
+        clean=clean,
+        out=out,
+        as_of=as_of.date() if as_of else None,
+        alias=alias or _params(ctx).score.alias,
+    )
+
+
+@app.command()
+def summary(ctx: typer.Context) -> None:
+    """Print the latest scores, test metrics and model versions."""
+    from pipeline.stages import summary as stage
+
+    stage.run(_params(ctx))
+
+
+def run() -> None:
+    """Console entry point: usage and input errors are one line and exit 2."""
+    try:
+        app(standalone_mode=False)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except click.UsageError as err:
+        print(f"error: {err.format_message()}", file=sys.stderr)
+        sys.exit(2)
+    except click.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(1)

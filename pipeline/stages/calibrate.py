@@ -1,0 +1,61 @@
+"""Stage: calibrate on the calibration snapshots and log the calibrated model to MLflow."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from importlib.metadata import version
+from pathlib import Path
+
+import lightgbm as lgb
+import mlflow
+from mlflow.models import infer_signature
+
+from pipeline.artifacts import EntityArtifacts
+from pipeline.calibration import fit_calibrator
+from pipeline.config import Entity, Params
+from pipeline.io import read_json, write_json
+from pipeline.modeling import BoosterClassifier
+from pipeline.serving import apply_calibrator
+from pipeline.stages.train import load_feature_rows
+from pipeline.tracking import TRAINING_EXPERIMENT, use_experiment
+
+log = logging.getLogger(__name__)
+MODEL_CODE = Path(__file__).resolve().parent.parent / "model_code.py"
+REQUIREMENTS = ("lightgbm", "mlflow", "numpy", "pandas")
+
+
+def run(params: Params, entity: Entity) -> None:
+    artifacts = EntityArtifacts.of(params, entity)
+    rows = load_feature_rows(artifacts)
+    calib = rows[rows["split"] == "calib"]
+    booster = lgb.Booster(model_file=artifacts.booster)
+    calibrator = fit_calibrator(BoosterClassifier(booster), calib, params.calibrate.method)
+    write_json(calibrator, artifacts.calibrator)
+
+    features = booster.feature_name()
+    example = calib[features].head(5)
+    signature = infer_signature(example, apply_calibrator(calibrator, booster.predict(example)))
+    use_experiment(TRAINING_EXPERIMENT)
+    with mlflow.start_run(run_id=read_json(artifacts.run)["run_id"]):
+        mlflow.log_param("calibrate.method", params.calibrate.method)
+        catalog = resources.files("features").joinpath("catalog.yaml")
+        with resources.as_file(catalog) as catalog_path:
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(MODEL_CODE),
+                artifacts={
+                    "booster": str(artifacts.booster),
+                    "calibrator": str(artifacts.calibrator),
+                    "catalog": str(catalog_path),
+                },
+                signature=signature,
+                input_example=example,
+                pip_requirements=[_pinned(p) for p in REQUIREMENTS],
+            )
+    write_json({"model_uri": info.model_uri, "model_id": info.model_id}, artifacts.logged_model)
+    log.info("%s: %s calibration on %s rows", entity, params.calibrate.method, f"{len(calib):,}")
+
+
+def _pinned(package: str) -> str:
+    return f"{package}=={version(package)}"
