@@ -50,7 +50,9 @@ SELECT
     u.snapshot_date,
     coalesce(p.distinct_payers_30d, 0) AS distinct_payers_30d,
     coalesce(p.distinct_payees_30d, 0) AS distinct_payees_30d,
-    least(p.pass_through_ratio_30d, 10) AS pass_through_ratio_30d,
+    -- Capped so one tiny inflow cannot dominate; NULL (nothing received) stays NULL.
+    CASE WHEN p.pass_through_ratio_30d > 10 THEN 10 ELSE p.pass_through_ratio_30d END
+        AS pass_through_ratio_30d,
     coalesce(h.share_in_forwarded_24h_30d, 0) AS share_in_forwarded_24h_30d,
     h.median_hours_to_forward_30d
 FROM account_snapshots u

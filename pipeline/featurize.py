@@ -6,6 +6,7 @@ snapshot table by time range, so each table is scanned once, not once per snapsh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
 
@@ -20,35 +21,55 @@ from pipeline.errors import InputError
 KEYS = ["entity_id", "snapshot_date"]
 
 
-def connect(clean_dir: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB session with a view per clean table present in ``clean_dir``."""
+_SQL_TYPES = {
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMPTZ",
+    "number": "DOUBLE",
+    "integer": "BIGINT",
+    "boolean": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class CleanData:
+    """A DuckDB session over the clean tables, and which of them the institution supplied."""
+
+    con: duckdb.DuckDBPyConnection
+    present: frozenset[str]
+
+
+def connect(clean_dir: Path, *, threads: int | None = None) -> CleanData:
+    """A view per clean table; an absent optional table is an empty view of its contract."""
     if not clean_dir.is_dir():
         raise InputError(f"clean data directory not found: {clean_dir}")
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    for name in TABLES:
-        path = clean_dir / f"{name}.parquet"
+    present = set()
+    for table in TABLES.values():
+        path = clean_dir / f"{table.name}.parquet"
         if path.exists():
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path.as_posix()}')")
-    return con
+            source = f"SELECT * FROM read_parquet('{path.as_posix()}')"
+            present.add(table.name)
+        else:
+            columns = ", ".join(f"NULL::{_SQL_TYPES[c.kind]} AS {c.name}" for c in table.columns)
+            source = f"SELECT {columns} WHERE false"
+        con.execute(f"CREATE VIEW {table.name} AS {source}")
+    return CleanData(con=con, present=frozenset(present))
 
 
-def present_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
-    return {r[0] for r in rows} & set(TABLES)
-
-
-def data_window(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Timestamp]:
+def data_window(clean: CleanData) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First event time and the day after the last one: what the data can speak for."""
-    first, last = con.execute("SELECT min(ts), max(ts) FROM transactions").fetchone()
-    return pd.Timestamp(first).tz_convert("UTC"), pd.Timestamp(last).tz_convert("UTC").floor(
-        "D"
-    ) + pd.Timedelta(days=1)
+    first, last = clean.con.execute("SELECT min(ts), max(ts) FROM transactions").fetchone()
+    if first is None:
+        raise InputError("transactions table is empty: there is no period to compute features for")
+    end = pd.Timestamp(last).tz_convert("UTC").floor("D") + pd.Timedelta(days=1)
+    return pd.Timestamp(first).tz_convert("UTC"), end
 
 
-def available_families(entity: Entity, tables: set[str]) -> tuple[list[Family], list[Family]]:
+def available_families(entity: Entity, tables: frozenset[str]) -> tuple[list[Family], list[Family]]:
     """Families whose required tables are all present, and those skipped for lack of one."""
     families = families_for(entity)
     usable = [f for f in families if set(f.requires) <= tables]
@@ -56,13 +77,13 @@ def available_families(entity: Entity, tables: set[str]) -> tuple[list[Family], 
 
 
 def compute_features(
-    con: duckdb.DuckDBPyConnection, entity: Entity, snapshots: pd.DatetimeIndex
+    clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex
 ) -> pd.DataFrame:
     """One row per entity and snapshot, with every available family's columns."""
-    usable, _ = available_families(entity, present_tables(con))
-    con.register("snapshots", pd.DataFrame({"snapshot_date": snapshots}))
-    con.execute(views_sql())
-    frames = [_run_family(con, family) for family in usable]
+    usable, _ = available_families(entity, clean.present)
+    clean.con.register("snapshots", pd.DataFrame({"snapshot_date": snapshots}))
+    clean.con.execute(views_sql())
+    frames = [_run_family(clean.con, family) for family in usable]
     features = reduce(lambda left, right: left.merge(right, on=KEYS, how="inner"), frames)
     features["snapshot_date"] = pd.to_datetime(features["snapshot_date"], utc=True)
     return features.sort_values(KEYS, ignore_index=True)

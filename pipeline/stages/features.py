@@ -11,13 +11,7 @@ import pandas as pd
 
 from pipeline.config import ENTITIES, Params
 from pipeline.errors import InputError
-from pipeline.featurize import (
-    available_families,
-    compute_features,
-    connect,
-    data_window,
-    present_tables,
-)
+from pipeline.featurize import available_families, compute_features, connect, data_window
 from pipeline.io import atomic_dir
 from pipeline.snapshots import assign_splits, label_rows, training_snapshots
 
@@ -35,24 +29,23 @@ def as_of_snapshot(as_of: dt.date, start: pd.Timestamp, end: pd.Timestamp) -> pd
 
 
 def run(params: Params, *, clean: Path, out: Path, as_of: dt.date | None) -> None:
-    con = connect(clean)
-    start, end = data_window(con)
-    tables = present_tables(con)
+    data = connect(clean)
+    start, end = data_window(data)
     if as_of:
         snapshots = as_of_snapshot(as_of, start, end)
     else:
         snapshots = training_snapshots(start, end, params.features)
         splits = assign_splits(snapshots, params.split)
-        labels = con.execute("SELECT * FROM labels").df()
+        labels = data.con.execute("SELECT * FROM labels").df()
     manifest = {"data_start": str(start), "data_end": str(end), "entities": {}}
     with atomic_dir(out) as staging:
         for entity in ENTITIES:
-            rows = compute_features(con, entity, snapshots)
+            rows = compute_features(data, entity, snapshots)
             if not as_of:
                 rows = label_rows(rows, labels, entity, params.features.label_horizon_days)
                 rows["split"] = rows["snapshot_date"].map(splits)
             rows.to_parquet(staging / f"{entity}.parquet", index=False)
-            usable, missing = available_families(entity, tables)
+            usable, missing = available_families(entity, data.present)
             manifest["entities"][entity] = {
                 "rows": len(rows),
                 "families": [f.name for f in usable],

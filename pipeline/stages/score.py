@@ -28,8 +28,8 @@ OUTPUT_FILES: dict[Entity, str] = {
 
 
 def run(*, clean: Path, out: Path, as_of: dt.date | None, alias: str) -> Path:
-    con = connect(clean)
-    start, end = data_window(con)
+    data = connect(clean)
+    start, end = data_window(data)
     snapshot = as_of_snapshot(as_of or end.date(), start, end)
     use_experiment(TRAINING_EXPERIMENT)
     client = MlflowClient()
@@ -40,7 +40,7 @@ def run(*, clean: Path, out: Path, as_of: dt.date | None, alias: str) -> Path:
             name = registered_model_name(entity)
             version = _aliased_version(client, name, alias)
             model = mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
-            features = compute_features(con, entity, snapshot)
+            features = compute_features(data, entity, snapshot)
             scored = rank_scores(
                 features,
                 model.predict(features[model_features(model)]),

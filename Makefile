@@ -1,0 +1,27 @@
+# The README's two commands. Each creates .venv from the pinned dependencies when it is
+# missing or the pins changed (the stamp file), so a second call does not reinstall.
+VENV := .venv
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lock
+
+run: $(STAMP)
+	dvc repro
+	bgrisk summary
+
+test: $(STAMP)
+	ruff check .
+	ruff format --check .
+	pytest
+
+$(STAMP): pyproject.toml requirements.lock
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --constraint requirements.lock --editable '.[dev]'
+	touch $(STAMP)
+
+# Re-pin every transitive dependency after changing pyproject.toml.
+lock: $(STAMP)
+	$(VENV)/bin/pip freeze --exclude-editable > requirements.lock

@@ -1,0 +1,89 @@
+"""Shared fixtures: tiny simulated worlds, hand-made clean tables, an isolated MLflow store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from pipeline.config import Params
+from pipeline.simulate import simulate
+from pipeline.validate import pseudonymize_tables, validate_tables
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_SIMULATION = {
+    "accounts": 1500,
+    "intermediaries_per_1000_accounts": 40,
+    "illegal_broker_share": 0.6,
+    "label_confirm_rate": 0.8,
+    "mule_account_share": 0.04,
+}
+
+
+def tiny_params_dict(root: Path | None = None) -> dict:
+    """The project's params with a world small enough for tests, paths under ``root``."""
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["simulate"].update(TINY_SIMULATION)
+    raw["base"]["seed"] = 1
+    if root is not None:
+        raw["base"]["paths"] = {k: str(root / v) for k, v in raw["base"]["paths"].items()}
+    return raw
+
+
+@pytest.fixture(scope="session")
+def tiny_params() -> Params:
+    return Params.model_validate(tiny_params_dict())
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tiny_params) -> dict[str, pd.DataFrame]:
+    return simulate(tiny_params.simulate, start=tiny_params.base.start_date, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_clean_dir(tiny_world, tmp_path_factory) -> Path:
+    raw = {k: v for k, v in tiny_world.items() if not k.startswith("_")}
+    clean, report = validate_tables(raw)
+    assert not report.problems
+    return write_tables(tmp_path_factory.mktemp("clean"), pseudonymize_tables(clean, b"test"))
+
+
+def write_tables(directory: Path, tables: dict[str, pd.DataFrame]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_parquet(directory / f"{name}.parquet", index=False)
+    return directory
+
+
+def utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def account_rows(*ids: str, opened_at: str = "2024-01-01") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": list(ids),
+            "opened_at": [utc(opened_at)] * len(ids),
+            "customer_type": ["individual"] * len(ids),
+            "phone": [None] * len(ids),
+        }
+    )
+
+
+def transaction_rows(*rows: tuple[str, str, str, float]) -> pd.DataFrame:
+    """Transactions from ``(ts, src_id, dst_id, amount)`` tuples."""
+    frame = pd.DataFrame(rows, columns=["ts", "src_id", "dst_id", "amount"])
+    return frame.assign(
+        txn_id=[f"T{i}" for i in range(len(frame))], ts=pd.to_datetime(frame["ts"], utc=True)
+    )
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch) -> str:
+    """A fresh SQLite tracking store in a temporary working directory."""
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri

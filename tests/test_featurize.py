@@ -1,0 +1,102 @@
+import pandas as pd
+import pytest
+
+from pipeline.catalog import families_for
+from pipeline.featurize import KEYS, compute_features, connect
+from tests.conftest import account_rows, transaction_rows, utc, write_tables
+
+SNAPSHOT = utc("2025-07-01")
+
+
+def truncate_at(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """Delete every event at or after ``cutoff``, and every fact that became true then."""
+    out = dict(tables)
+    for name in ("transactions", "device_events"):
+        out[name] = tables[name][tables[name]["ts"] < cutoff]
+    loans = tables["loans"][tables["loans"]["applied_at"] < cutoff].copy()
+    for column in ("disbursed_at", "defaulted_at", "repaid_at"):
+        loans[column] = loans[column].where(loans[column] < cutoff)
+    out["loans"] = loans
+    out["labels"] = tables["labels"][tables["labels"]["confirmed_at"] < cutoff]
+    return out
+
+
+@pytest.mark.parametrize("entity", ["account", "intermediary"])
+def test_features_ignore_everything_from_the_cutoff_on(entity, tiny_clean_dir, tmp_path):
+    full = connect(tiny_clean_dir)
+    tables = {name: full.con.execute(f"SELECT * FROM {name}").df() for name in
+              ("accounts", "intermediaries", "transactions", "device_events", "loans", "labels")}
+    before = compute_features(full, entity, pd.DatetimeIndex([SNAPSHOT]))
+    after = compute_features(
+        connect(write_tables(tmp_path, truncate_at(tables, SNAPSHOT))),
+        entity,
+        pd.DatetimeIndex([SNAPSHOT]),
+    )
+    assert len(before) > 50
+    pd.testing.assert_frame_equal(before, after)
+
+
+@pytest.mark.parametrize("entity", ["account", "intermediary"])
+def test_outputs_and_catalog_agree(entity, tiny_clean_dir):
+    features = compute_features(connect(tiny_clean_dir), entity, pd.DatetimeIndex([SNAPSHOT]))
+    listed = [name for family in families_for(entity) for name in family.features]
+    assert list(features.columns) == KEYS + listed
+    assert features[listed].notna().any().all(), "every feature has values somewhere"
+
+
+def flow_world(tmp_path):
+    """A1 gets 100 and forwards 90 two hours later; gets 50 and forwards after the cut-off."""
+    transactions = transaction_rows(
+        ("2025-06-28 10:00", "P1", "A1", 100.0),
+        ("2025-06-28 12:00", "A1", "X1", 90.0),
+        ("2025-06-30 23:00", "P2", "A1", 50.0),
+        ("2025-07-01 01:00", "A1", "X1", 50.0),
+        ("2025-05-01 10:00", "P3", "A1", 999.0),  # outside the 30-day window
+    )
+    return connect(
+        write_tables(
+            tmp_path,
+            {
+                "accounts": account_rows("A1", "A2"),
+                "transactions": transactions,
+                "labels": pd.DataFrame(columns=["entity_type", "entity_id", "confirmed_at"]),
+            },
+        )
+    )
+
+
+def test_money_flow_features_by_hand(tmp_path):
+    features = compute_features(flow_world(tmp_path), "account", pd.DatetimeIndex([SNAPSHOT]))
+    a1 = features.set_index("entity_id").loc["A1"]
+    assert a1["amount_in_30d"] == 150
+    assert a1["amount_out_30d"] == 90
+    assert a1["pass_through_ratio_30d"] == pytest.approx(0.6)
+    # 50 was forwarded only after the cut-off, so as of the snapshot it was still held.
+    assert a1["share_in_forwarded_24h_30d"] == pytest.approx(100 / 150)
+    assert a1["median_hours_to_forward_30d"] == pytest.approx(2.0)
+    assert a1["distinct_payers_30d"] == 2 and a1["distinct_payees_30d"] == 1
+    assert a1["night_txn_share_30d"] == 0
+    a2 = features.set_index("entity_id").loc["A2"]
+    assert a2["txn_count_30d"] == 0 and pd.isna(a2["pass_through_ratio_30d"])
+
+
+def test_families_without_their_tables_are_skipped(tmp_path):
+    features = compute_features(flow_world(tmp_path), "account", pd.DatetimeIndex([SNAPSHOT]))
+    assert "distinct_devices_90d" not in features
+    assert "loans_applied_180d" not in features
+
+
+def test_accounts_opened_after_the_snapshot_are_not_rows(tmp_path):
+    accounts = pd.concat([account_rows("A1"), account_rows("A3", opened_at="2025-08-01")])
+    con = connect(
+        write_tables(
+            tmp_path,
+            {
+                "accounts": accounts,
+                "transactions": transaction_rows(("2025-06-01", "A1", "X", 1.0)),
+                "labels": pd.DataFrame(columns=["entity_type", "entity_id", "confirmed_at"]),
+            },
+        )
+    )
+    features = compute_features(con, "account", pd.DatetimeIndex([SNAPSHOT]))
+    assert features["entity_id"].tolist() == ["A1"]
