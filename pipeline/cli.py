@@ -13,8 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+from typer.exceptions import TyperException
 from rich.logging import RichHandler
 
 from pipeline.config import Params, load_params
@@ -161,9 +161,6 @@ def run() -> None:
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    except click.UsageError as err:
-        print(f"error: {err.format_message()}", file=sys.stderr)
+    except TyperException as err:  # usage errors: unknown option, bad or missing value
+        print(f"error: {' '.join(err.format_message().split())}", file=sys.stderr)
         sys.exit(2)
-    except click.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(1)

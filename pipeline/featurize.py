@@ -76,9 +76,7 @@ def available_families(entity: Entity, tables: frozenset[str]) -> tuple[list[Fam
     return usable, [f for f in families if f not in usable]
 
 
-def compute_features(
-    clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex
-) -> pd.DataFrame:
+def compute_features(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> pd.DataFrame:
     """One row per entity and snapshot, with every available family's columns."""
     usable, _ = available_families(entity, clean.present)
     clean.con.register("snapshots", pd.DataFrame({"snapshot_date": snapshots}))

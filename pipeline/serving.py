@@ -37,6 +37,6 @@ class CalibratedBooster(mlflow.pyfunc.PythonModel):
         self.booster = lgb.Booster(model_file=context.artifacts["booster"])
         self.calibrator = json.loads(Path(context.artifacts["calibrator"]).read_text())
 
-    def predict(self, context, model_input, params=None) -> np.ndarray:
-        features = pd.DataFrame(model_input)[self.booster.feature_name()]
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
+        features = model_input[self.booster.feature_name()]
         return apply_calibrator(self.calibrator, self.booster.predict(features))

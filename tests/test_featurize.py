@@ -24,8 +24,17 @@ def truncate_at(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> dict[s
 @pytest.mark.parametrize("entity", ["account", "intermediary"])
 def test_features_ignore_everything_from_the_cutoff_on(entity, tiny_clean_dir, tmp_path):
     full = connect(tiny_clean_dir)
-    tables = {name: full.con.execute(f"SELECT * FROM {name}").df() for name in
-              ("accounts", "intermediaries", "transactions", "device_events", "loans", "labels")}
+    tables = {
+        name: full.con.execute(f"SELECT * FROM {name}").df()
+        for name in (
+            "accounts",
+            "intermediaries",
+            "transactions",
+            "device_events",
+            "loans",
+            "labels",
+        )
+    }
     before = compute_features(full, entity, pd.DatetimeIndex([SNAPSHOT]))
     after = compute_features(
         connect(write_tables(tmp_path, truncate_at(tables, SNAPSHOT))),

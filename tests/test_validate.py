@@ -63,7 +63,7 @@ def test_csv_with_bom_and_chinese_text(tmp_path):
     raw = minimal_raw()
     write_tables(tmp_path, {k: v for k, v in raw.items() if k != "accounts"})
     (tmp_path / "accounts.csv").write_text(
-        "\ufeffaccount_id,customer_type,occupation\nA1,individual,\"教师, 兼职\"\nA2,business,\n",
+        '\ufeffaccount_id,customer_type,occupation\nA1,individual,"教师, 兼职"\nA2,business,\n',
         encoding="utf-8",
     )
     clean, report = validate_tables(read_raw(tmp_path))

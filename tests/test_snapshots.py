@@ -1,0 +1,52 @@
+import pandas as pd
+import pytest
+
+from pipeline.config import FeaturesConfig, SplitConfig
+from pipeline.errors import InputError
+from pipeline.snapshots import assign_splits, label_rows, training_snapshots
+from tests.conftest import utc
+
+
+def test_snapshots_leave_history_and_a_full_horizon():
+    cfg = FeaturesConfig(first_snapshot_after_days=59, label_horizon_days=60)
+    snapshots = training_snapshots(utc("2025-01-01 00:01"), utc("2026-01-01"), cfg)
+    assert snapshots[0] == utc("2025-03-01")
+    assert snapshots[-1] == utc("2025-11-01")
+    assert (snapshots[-1] + pd.Timedelta(days=60)) <= utc("2026-01-01")
+
+
+def test_splits_are_out_of_time():
+    snapshots = pd.date_range("2025-03-01", periods=9, freq="MS", tz="UTC")
+    splits = assign_splits(
+        snapshots, SplitConfig(valid_snapshots=1, calib_snapshots=2, test_snapshots=2)
+    )
+    assert splits.tolist() == ["train"] * 4 + ["valid"] + ["calib"] * 2 + ["test"] * 2
+    with pytest.raises(InputError, match="only 9 snapshots"):
+        assign_splits(
+            snapshots, SplitConfig(valid_snapshots=3, calib_snapshots=3, test_snapshots=3)
+        )
+
+
+def test_labels_look_forward_one_horizon_and_drop_known_cases():
+    s1, s2 = utc("2025-05-01"), utc("2025-06-01")
+    features = pd.DataFrame(
+        {"entity_id": ["A", "B", "C", "A", "B", "C"], "snapshot_date": [s1, s1, s1, s2, s2, s2]}
+    )
+    labels = pd.DataFrame(
+        {
+            "entity_type": ["account", "account", "intermediary"],
+            "entity_id": ["A", "B", "C"],
+            "confirmed_at": [utc("2025-05-20"), utc("2025-07-15"), utc("2025-05-02")],
+            "typology": ["mule_account", "mule_account", "illegal_loan_intermediary"],
+        }
+    )
+    rows = label_rows(features, labels, "account", horizon_days=45).set_index(
+        ["entity_id", "snapshot_date"]
+    )
+    # A is confirmed within May's horizon, then known: no row in June.
+    assert rows.loc[("A", s1), "label"] == 1 and ("A", s2) not in rows.index
+    # B is confirmed on 15 July: after May's 45 days, within June's.
+    assert rows.loc[("B", s1), "label"] == 0 and rows.loc[("B", s2), "label"] == 1
+    assert rows.loc[("B", s2), "typology"] == "mule_account"
+    # C's label is for an intermediary, not an account.
+    assert rows.loc[("C", s1), "label"] == 0 and pd.isna(rows.loc[("C", s1), "typology"])
