@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer.exceptions import TyperException
 from rich.logging import RichHandler
+from typer.exceptions import TyperException
 
 from pipeline.config import Params, load_params
 from pipeline.errors import InputError
