@@ -62,7 +62,7 @@ def connect(clean_dir: Path, *, threads: int | None = None) -> CleanData:
 
 def data_window(clean: CleanData) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First event time and the day after the last one: what the data can speak for."""
-    first, last = clean.con.execute("SELECT min(ts), max(ts) FROM transactions").fetchone()
+    [(first, last)] = clean.con.execute("SELECT min(ts), max(ts) FROM transactions").fetchall()
     if first is None:
         raise InputError("transactions table is empty: there is no period to compute features for")
     end = pd.Timestamp(last).tz_convert("UTC").floor("D") + pd.Timedelta(days=1)
