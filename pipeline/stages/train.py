@@ -43,8 +43,12 @@ def run(params: Params, entity: Entity) -> None:
             {"seed": params.base.seed, "label_horizon_days": params.features.label_horizon_days}
         )
         for split, frame in (("training", train), ("validation", valid)):
+            # Float labels keep MLflow's schema inference from warning about integer columns.
             dataset = mlflow.data.from_pandas(
-                frame, source=str(artifacts.features), name=f"{entity}-{split}", targets="label"
+                frame.astype({"label": "float64"}),
+                source=str(artifacts.features),
+                name=f"{entity}-{split}",
+                targets="label",
             )
             mlflow.log_input(dataset, context=split)
 
