@@ -1,4 +1,6 @@
-"""Render the data contract as Markdown: ``python -m pipeline.contract_doc > docs/data_contract.md``.
+"""Render the data contract as Markdown (see the README of docs/ for the command).
+
+``python -m pipeline.contract_doc > docs/data_contract.md`` regenerates the document.
 
 A test checks that the committed document equals this rendering, so they cannot drift.
 """
