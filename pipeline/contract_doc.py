@@ -1,4 +1,4 @@
-"""Render the data contract as Markdown (see the README of docs/ for the command).
+"""Render the data contract as Markdown for docs/data_contract.md.
 
 ``python -m pipeline.contract_doc > docs/data_contract.md`` regenerates the document.
 
