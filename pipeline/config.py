@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from pipeline.errors import InputError
 
@@ -37,27 +38,129 @@ class BaseConfig(_Frozen):
     paths: Paths
 
 
+Share = Annotated[float, Field(ge=0, le=1)]
+Rate = Annotated[float, Field(gt=0)]
+
+
+class Range(_Frozen):
+    """An inclusive range ``[low, high]`` that a generator draws from uniformly."""
+
+    low: float
+    high: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value):
+        if isinstance(value, list | tuple):
+            if len(value) != 2:
+                raise ValueError("a range is written [low, high]")
+            return {"low": value[0], "high": value[1]}
+        return value
+
+    def uniform(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size)
+
+    def integers(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.integers(int(self.low), int(self.high) + 1, size)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        return self
+
+
+class PopulationConfig(_Frozen):
+    intermediaries_per_1000_accounts: Rate
+    business_share: Share
+    new_account_share: Share
+    txns_per_account_month: Rate
+    logins_per_account_month: Rate
+    family_size: Range
+    family_share: Share
+    shared_ip_share: Share
+    shared_terminal_share: Share
+    loan_applicant_share: Share
+    broker_referral_share: Share
+    fee_charging_broker_share: Share
+    broker_service_fee: Range
+    default_rate: Share
+    ecommerce_seller_share: Share
+    payroll_share: Share
+    year_end_spending_share: Share
+
+
+class InsurerConfig(_Frozen):
+    customer_share: Share
+    surrender_rate_per_year: Share
+    complaint_rate_per_year: Share
+
+
+class MuleConfig(_Frozen):
+    account_share: Share
+    gang_size: Range
+    devices_per_gang: Range
+    payments_per_day: Range
+    forward_hours: Rate
+    night_share: Share
+
+
+class LoanBrokerConfig(_Frozen):
+    illegal_share: Share
+    clients: Range
+    fee_rate: Range
+    phone_linked_collector_share: Share
+    client_default_rate: Share
+
+
+class SurrenderAgentConfig(_Frozen):
+    illegal_share: Share
+    recruits: Range
+    refund_forward_share: Range
+
+
+class DebtReliefConfig(_Frozen):
+    illegal_share: Share
+    clients: Range
+    monthly_fee: Range
+
+
+class CollectionConfig(_Frozen):
+    improper_share: Share
+    debtors_per_agency: Range
+    lawful_calls_per_day: Rate
+    improper_calls_per_day: Rate
+    improper_night_share: Share
+    improper_third_party_share: Share
+
+
+class DriftConfig(_Frozen):
+    """How the gangs adapt by the last month, relative to the first."""
+
+    fee_rate_factor: Rate
+    mule_forward_hours_factor: Rate
+    mule_devices_factor: Rate
+    mule_payments_factor: Rate
+
+
+class LabelConfig(_Frozen):
+    confirm_rate: Share
+    delay_days: Range
+    false_label_rate: Share
+
+
 class SimulateConfig(_Frozen):
     accounts: PositiveInt
     months: PositiveInt
-    intermediaries_per_1000_accounts: float = Field(gt=0)
-    business_share: float = Field(ge=0, le=1)
-    new_account_share: float = Field(ge=0, le=1)
-    txns_per_account_month: float = Field(gt=0)
-    logins_per_account_month: float = Field(gt=0)
-    family_device_share: float = Field(ge=0, le=1)
-    loan_applicant_share: float = Field(ge=0, le=1)
-    honest_default_rate: float = Field(ge=0, le=1)
-    mule_account_share: float = Field(ge=0, le=1)
-    mule_gang_size: tuple[int, int]
-    ecommerce_seller_share: float = Field(ge=0, le=1)
-    illegal_broker_share: float = Field(ge=0, le=1)
-    broker_clients: tuple[int, int]
-    broker_fee_rate: tuple[float, float]
-    broker_client_default_rate: float = Field(ge=0, le=1)
-    label_confirm_rate: float = Field(ge=0, le=1)
-    label_delay_days: tuple[int, int]
-    false_label_rate: float = Field(ge=0, le=1)
+    population: PopulationConfig
+    insurer: InsurerConfig
+    mules: MuleConfig
+    loan_brokers: LoanBrokerConfig
+    surrender_agents: SurrenderAgentConfig
+    debt_relief: DebtReliefConfig
+    collection: CollectionConfig
+    drift: DriftConfig
+    labels: LabelConfig
 
 
 class FeaturesConfig(_Frozen):

@@ -13,22 +13,28 @@ from pipeline.simulate import simulate
 from pipeline.validate import pseudonymize_tables, validate_tables
 
 REPO = Path(__file__).resolve().parents[1]
+TINY_ACCOUNTS = 1500
+# Small worlds need denser crime for every split to hold confirmed cases.
 TINY_SIMULATION = {
-    "accounts": 1500,
-    "intermediaries_per_1000_accounts": 40,
-    "illegal_broker_share": 0.6,
-    "label_confirm_rate": 0.8,
-    "mule_account_share": 0.04,
+    "accounts": TINY_ACCOUNTS,
+    "population": {"intermediaries_per_1000_accounts": 40},
+    "loan_brokers": {"illegal_share": 0.6},
+    "labels": {"confirm_rate": 0.8},
 }
 
 
-def tiny_params_dict(root: Path | None = None) -> dict:
-    """The project's params with a world small enough for tests, paths under ``root``."""
+def deep_update(base: dict, changes: dict) -> dict:
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = deep_update(base[key], value) if isinstance(value, dict) else value
+    return out
+
+
+def tiny_params_dict() -> dict:
+    """The project's params with a world small enough for tests."""
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["simulate"].update(TINY_SIMULATION)
+    raw["simulate"] = deep_update(raw["simulate"], TINY_SIMULATION)
     raw["base"]["seed"] = 1
-    if root is not None:
-        raw["base"]["paths"] = {k: str(root / v) for k, v in raw["base"]["paths"].items()}
     return raw
 
 

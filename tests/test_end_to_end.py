@@ -14,7 +14,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from tests.conftest import REPO, TINY_SIMULATION, tiny_params_dict
+from tests.conftest import REPO, TINY_ACCOUNTS, tiny_params_dict
 
 ALL_STAGES = {"simulate", "validate", "features", "score"} | {
     f"{stage}@{entity}"
@@ -61,7 +61,8 @@ def project(tmp_path_factory) -> Path:
 def test_scores_cover_every_entity_with_valid_values(project):
     scores_dir = project / "data" / "scores" / "as_of=2026-01-01"
     accounts = pd.read_parquet(scores_dir / "accounts.parquet")
-    assert len(accounts) == TINY_SIMULATION["accounts"]
+    raw_accounts = pd.read_parquet(project / "data/raw/accounts.parquet")
+    assert TINY_ACCOUNTS < len(accounts) == len(raw_accounts)  # bank and insurer accounts
     assert accounts["entity_id"].is_unique
     assert accounts["score"].between(0, 1).all()
     assert accounts["score"].nunique() > 10

@@ -15,65 +15,100 @@ import pandas as pd
 
 from pipeline.config import SimulateConfig
 from pipeline.io import atomic_dir
-from pipeline.simulate import pii
+from pipeline.simulate import insurance, pii
+from pipeline.simulate.collection import collection_agencies, distressed_debtors
+from pipeline.simulate.complaints import genuine_complaints
+from pipeline.simulate.debt_relief import debt_relief_agencies
 from pipeline.simulate.labels import investigate
 from pipeline.simulate.loan_brokers import illegal_brokers
-from pipeline.simulate.mules import ecommerce_sellers, mule_gangs
+from pipeline.simulate.lookalikes import broker_service_fees, ecommerce_sellers, salaries
+from pipeline.simulate.mules import mule_gangs
 from pipeline.simulate.population import (
     DAY,
     Period,
     accounts_table,
-    background_loans,
-    background_transactions,
     device_events,
+    everyday_transactions,
+    honest_loans,
     ids,
+    intermediaries_table,
     make_intermediaries,
     make_people,
 )
-from pipeline.simulate.world import Fragment
+from pipeline.simulate.surrender_agents import surrender_agents
+from pipeline.simulate.world import NEVER, Fragment, collect
 
 SIMULATION_MARKER = "_simulated.json"
 TRUTH_DIR = "_truth"
 
 
 def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.DataFrame]:
-    """Generate every raw table plus ``_truth``; the same seed gives the same tables."""
+    """Generate every raw table plus ``_truth/truth``; the same seed gives the same tables."""
     rng = np.random.default_rng(seed)
     start_ts = pd.Timestamp(start, tz="UTC")
-    period = Period(
-        start=start_ts, days=((start_ts + pd.DateOffset(months=cfg.months)) - start_ts).days
-    )
-    people = make_people(rng, cfg, period)
-    intermediaries = make_intermediaries(rng, cfg, period)
+    period = Period(start_ts, (start_ts + pd.DateOffset(months=cfg.months) - start_ts).days)
+    people = make_people(rng, cfg.accounts, cfg.population, period)
+    intermediaries = make_intermediaries(rng, cfg.accounts, cfg.population, period)
 
-    mules = mule_gangs(rng, cfg, period, people)
-    brokers = illegal_brokers(rng, cfg, period, mules.people, intermediaries)
+    mules = mule_gangs(rng, cfg.mules, cfg.drift, period, people)
+    brokers = illegal_brokers(
+        rng, cfg.loan_brokers, cfg.drift, period, mules.people, intermediaries
+    )
     people, intermediaries = brokers.people, brokers.intermediaries
-    truth = pd.concat([mules.truth, brokers.truth], ignore_index=True)
     honest_brokers = intermediaries[
         (intermediaries["kind"] == "loan_broker")
-        & ~intermediaries["intermediary_id"].isin(truth["entity_id"])
+        & ~np.isin(intermediaries["intermediary_id"], brokers.truth["entity_id"])
     ]
+    brokered = honest_loans(rng, cfg.population, period, people, honest_brokers)
+    loans = pd.concat([brokers.loans, brokered], ignore_index=True)
+
+    insured = insurance.insured_people(rng, cfg.insurer, people)
+    agents = intermediaries[intermediaries["kind"] == "insurance_agent"]
+    policies = insurance.policies(rng, insured, agents)
+    surrenders, policies = surrender_agents(
+        rng, cfg.surrender_agents, period, people, intermediaries, insured, policies
+    )
+    people = surrenders.people
+    policies, honest_refunds = insurance.ordinary_surrenders(
+        rng, cfg.insurer, period, policies, insured
+    )
+
+    n_agencies = int((intermediaries["kind"] == "collection_agency").sum())
+    debtors = distressed_debtors(rng, cfg.collection, period, people, loans, n_agencies)
     fragments = [
         mules,
         brokers,
-        ecommerce_sellers(rng, cfg, period, people),
+        surrenders,
+        collection_agencies(rng, cfg.collection, period, intermediaries, debtors),
+        debt_relief_agencies(rng, cfg.debt_relief, period, intermediaries, debtors),
         Fragment(
-            transactions=background_transactions(rng, cfg, period, people),
-            device_events=device_events(rng, cfg, period, people),
-            loans=background_loans(rng, cfg, period, people, honest_brokers),
+            transactions=pd.concat(
+                [
+                    everyday_transactions(rng, cfg.population, period, people),
+                    salaries(rng, cfg.population, period, people),
+                    ecommerce_sellers(rng, cfg.population, period, people),
+                    broker_service_fees(rng, cfg.population, brokered, honest_brokers),
+                    honest_refunds,
+                ],
+                ignore_index=True,
+            ),
+            device_events=device_events(rng, cfg.population, period, people),
+            complaints=genuine_complaints(rng, cfg.insurer, period, people, insured, policies),
         ),
     ]
-    innocents = pd.DataFrame({"entity_type": "account", "entity_id": people["account_id"]}).loc[
-        lambda f: ~f["entity_id"].isin(truth["entity_id"])
-    ]
-    labels = investigate(rng, cfg, period, truth, innocents)
+    truth = collect(fragments, "truth")
+    innocents = pd.DataFrame({"entity_type": "account", "entity_id": people["account_id"]})
+    innocents = innocents[~innocents["entity_id"].isin(truth["entity_id"])]
+    labels = investigate(rng, cfg.labels, period, truth, innocents)
     return {
-        "accounts": accounts_table(rng, people, period),
-        "intermediaries": _intermediaries_table(rng, intermediaries),
+        "accounts": accounts_table(rng, people, insured, period),
+        "intermediaries": intermediaries_table(rng, intermediaries),
         "transactions": _transactions_table(fragments, period),
         "device_events": _device_events_table(fragments, period),
-        "loans": _loans_table(fragments, period),
+        "loans": _loans_table(loans, period),
+        "policies": _policies_table(policies, period),
+        "complaints": _complaints_table(rng, fragments, period),
+        "collection_events": _collection_events_table(fragments, period),
         "labels": _timed(labels, period, confirmed_t="confirmed_at"),
         f"{TRUTH_DIR}/truth": _timed(
             truth, period, active_from_t="active_from", active_to_t="active_to"
@@ -82,47 +117,53 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
 
 
 def _timed(frame: pd.DataFrame, period: Period, **renames: str) -> pd.DataFrame:
-    """Turn simulation-second columns into UTC timestamps (negative seconds mean absent)."""
+    """Turn simulation-second columns into UTC timestamps; ``NEVER`` becomes missing."""
     out = frame.copy()
     for seconds_col, ts_col in renames.items():
         seconds = out.pop(seconds_col).to_numpy()
-        out[ts_col] = period.timestamps(np.maximum(seconds, 0)).where(seconds >= 0)
+        happened = seconds != NEVER
+        out[ts_col] = period.timestamps(np.where(happened, seconds, 0)).where(happened)
     return out.reset_index(drop=True)
 
 
-def _collect(fragments: list[Fragment], table: str) -> pd.DataFrame:
-    parts = [getattr(f, table) for f in fragments if getattr(f, table) is not None]
-    return pd.concat(parts, ignore_index=True)
+def _known_by_end(seconds: pd.Series, period: Period) -> np.ndarray:
+    """Facts that become true after the window are not known yet."""
+    return np.where(seconds < period.seconds, seconds, NEVER)
+
+
+def _sorted_with_ids(frame: pd.DataFrame, order: list[str], id_column: str, prefix: str):
+    frame = frame.sort_values(order, kind="stable", ignore_index=True)
+    frame.insert(0, id_column, ids(prefix, np.arange(len(frame)), 9))
+    return frame
 
 
 def _transactions_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
-    txns = _collect(fragments, "transactions")
-    txns = txns[(txns["t"] < period.seconds) & (txns["amount"] > 0)]
-    txns = txns.sort_values(["t", "src_id", "dst_id"], kind="stable", ignore_index=True)
-    txns.insert(0, "txn_id", ids("T", np.arange(len(txns)), 9))
+    txns = collect(fragments, "transactions")
+    txns = txns[(txns["t"] >= 0) & (txns["t"] < period.seconds) & (txns["amount"] > 0)]
+    txns = _sorted_with_ids(txns, ["t", "src_id", "dst_id"], "txn_id", "T")
     return _timed(txns, period, t="ts")[
         ["txn_id", "ts", "src_id", "dst_id", "amount", "channel", "device_id"]
     ]
 
 
 def _device_events_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
-    events = _collect(fragments, "device_events")
+    events = collect(fragments, "device_events")
+    events = events[(events["t"] >= 0) & (events["t"] < period.seconds)]
     events = events.sort_values(["t", "account_id"], kind="stable", ignore_index=True)
     return _timed(events, period, t="ts")[["account_id", "ts", "device_id", "ip"]]
 
 
-def _loans_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
-    loans = _collect(fragments, "loans")
+def _loans_table(loans: pd.DataFrame, period: Period) -> pd.DataFrame:
     loans = loans[loans["applied_t"] < period.seconds]
-    loans = loans.sort_values(["applied_t", "account_id"], kind="stable", ignore_index=True)
-    loans.insert(0, "loan_id", ids("L", np.arange(len(loans)), 8))
-    term_end = np.where(loans["disbursed_t"] >= 0, loans["disbursed_t"] + 365 * DAY, -1)
-    repaid_t = np.where((loans["defaulted_t"] < 0) & (term_end < period.seconds), term_end, -1)
-    # Facts that become true after the window are not known yet.
+    loans = _sorted_with_ids(loans, ["applied_t", "account_id"], "loan_id", "L")
+    disbursed = loans["disbursed_t"].to_numpy()
+    term_end = np.where(disbursed != NEVER, disbursed + 365 * DAY, NEVER)
     loans = loans.assign(
         disbursed_t=_known_by_end(loans["disbursed_t"], period),
         defaulted_t=_known_by_end(loans["defaulted_t"], period),
-        repaid_t=repaid_t,
+        repaid_t=np.where(
+            (loans["defaulted_t"] == NEVER) & (term_end < period.seconds), term_end, NEVER
+        ),
     )
     loans = _timed(
         loans,
@@ -149,14 +190,45 @@ def _loans_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
     ]
 
 
-def _known_by_end(seconds: pd.Series, period: Period) -> np.ndarray:
-    return np.where(seconds < period.seconds, seconds, -1)
-
-
-def _intermediaries_table(rng: np.random.Generator, intermediaries: pd.DataFrame) -> pd.DataFrame:
-    return intermediaries.assign(phone=pii.format_phones(rng, intermediaries["phone_digits"])).drop(
-        columns=["phone_digits", "size"]
+def _policies_table(policies: pd.DataFrame, period: Period) -> pd.DataFrame:
+    policies = _sorted_with_ids(
+        insurance.policies_table(policies), ["issued_t", "account_id"], "policy_id", "PL"
     )
+    issued = period.timestamps(policies.pop("issued_t").to_numpy())
+    policies = _timed(policies, period, surrendered_t="surrendered_at")
+    policies.insert(3, "issued_at", issued)
+    return policies[
+        [
+            "policy_id",
+            "account_id",
+            "intermediary_id",
+            "issued_at",
+            "premium",
+            "surrendered_at",
+            "refund_amount",
+        ]
+    ]
+
+
+def _complaints_table(rng: np.random.Generator, fragments: list[Fragment], period: Period):
+    complaints = collect(fragments, "complaints")
+    complaints = complaints[(complaints["t"] >= 0) & (complaints["t"] < period.seconds)]
+    complaints = _sorted_with_ids(complaints, ["t", "account_id"], "complaint_id", "CP")
+    complaints["contact_phone"] = pii.format_phones(
+        rng, pd.Series(complaints["contact_phone"].to_numpy())
+    ).to_numpy()
+    return _timed(complaints, period, t="ts")[
+        ["complaint_id", "account_id", "ts", "category", "target_id", "contact_phone", "text"]
+    ]
+
+
+def _collection_events_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
+    events = collect(fragments, "collection_events")
+    events = events[(events["t"] >= 0) & (events["t"] < period.seconds)]
+    events = _sorted_with_ids(events, ["t", "account_id"], "event_id", "CE")
+    return _timed(events, period, t="ts")[
+        ["event_id", "account_id", "agency_id", "ts", "method", "contacted_third_party"]
+    ]
 
 
 def write_world(tables: dict[str, pd.DataFrame], out: Path, *, manifest: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.config import SimulateConfig
+from pipeline.config import LabelConfig
 from pipeline.simulate.population import DAY, Period
 
 SOURCES = np.array(["police", "internal_investigation", "regulator"])
@@ -13,7 +13,7 @@ SOURCES = np.array(["police", "internal_investigation", "regulator"])
 
 def investigate(
     rng: np.random.Generator,
-    cfg: SimulateConfig,
+    cfg: LabelConfig,
     period: Period,
     truth: pd.DataFrame,
     innocents: pd.DataFrame,
@@ -23,8 +23,8 @@ def investigate(
     Cases confirmed after the end of the window are not known yet, so they are dropped;
     a few innocent entities (``innocents``: entity_type, entity_id) are labelled by mistake.
     """
-    confirmed = rng.random(len(truth)) < cfg.label_confirm_rate
-    delay = rng.integers(cfg.label_delay_days[0], cfg.label_delay_days[1] + 1, len(truth)) * DAY
+    confirmed = rng.random(len(truth)) < cfg.confirm_rate
+    delay = cfg.delay_days.integers(rng, len(truth)) * DAY
     true_labels = truth.loc[confirmed, ["entity_type", "entity_id", "typology"]].assign(
         confirmed_t=(truth["active_from_t"].to_numpy() + delay)[confirmed]
     )
@@ -33,7 +33,9 @@ def investigate(
         random_state=rng,
     )
     wrong_labels = wrong.assign(
-        typology=rng.choice(truth["typology"].unique(), len(wrong)),
+        typology=rng.choice(
+            truth.loc[truth["entity_type"] == "account", "typology"].unique(), len(wrong)
+        ),
         confirmed_t=rng.integers(30 * DAY, period.seconds, len(wrong)),
     )
     labels = pd.concat([true_labels, wrong_labels], ignore_index=True)

@@ -1,131 +1,121 @@
-"""Mule and rented accounts run by gangs (两卡, 跑分), and the e-commerce sellers they resemble."""
+"""Mule and rented accounts run by gangs (两卡, 跑分).
+
+Mostly new accounts receive from many payers, at night more than honest customers do, and
+forward the money within hours, on a few devices and addresses the gang shares. Over the
+months the gangs adapt: they forward more slowly, spread over more devices and take fewer
+payments per account, so later months are harder to score than earlier ones.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from pipeline.config import SimulateConfig
-from pipeline.simulate.population import DAY, HOUR, Period, event_times, ids
-from pipeline.simulate.world import Fragment
+from pipeline.config import DriftConfig, MuleConfig
+from pipeline.simulate import pii
+from pipeline.simulate.population import DAY, HOUR, MONTH, Period, event_times, ids
+from pipeline.simulate.world import Fragment, transfers, truth_rows
+
+MAX_DEVICES_PER_GANG = 12
 
 
 def mule_gangs(
-    rng: np.random.Generator, cfg: SimulateConfig, period: Period, people: pd.DataFrame
+    rng: np.random.Generator,
+    cfg: MuleConfig,
+    drift: DriftConfig,
+    period: Period,
+    people: pd.DataFrame,
 ) -> Fragment:
-    """Gangs of mostly new accounts that receive from many payers and forward within hours."""
-    individuals = np.flatnonzero(~people["is_business"].to_numpy())
-    wanted = max(cfg.mule_account_share * len(people), cfg.mule_gang_size[0])
-    sizes = rng.integers(cfg.mule_gang_size[0], cfg.mule_gang_size[1] + 1, len(people))
+    individuals = np.flatnonzero(~people["is_business"].to_numpy() & ~people["recruited"])
+    wanted = max(cfg.account_share * len(people), cfg.gang_size.low)
+    sizes = cfg.gang_size.integers(rng, len(people))
     sizes = sizes[: np.searchsorted(np.cumsum(sizes), wanted) + 1]
-    gang_count = len(sizes)
     members = rng.choice(individuals, sizes.sum(), replace=False)
-    gang = np.repeat(np.arange(gang_count), sizes)
+    gang = np.repeat(np.arange(len(sizes)), sizes)
+    first_member = np.searchsorted(gang, gang)
 
-    gang_start = rng.integers(30 * DAY, period.seconds - 45 * DAY, gang_count)
-    gang_end = np.minimum(gang_start + rng.integers(30, 120, gang_count) * DAY, period.seconds)
+    # Gangs already at work when the data starts are part of the world too.
+    gang_start = rng.integers(-90 * DAY, period.seconds - 30 * DAY, len(sizes))
+    gang_end = np.minimum(gang_start + rng.integers(30, 120, len(sizes)) * DAY, period.seconds)
+    devices = np.minimum(
+        np.round(
+            cfg.devices_per_gang.uniform(rng, len(sizes))
+            * period.drift(gang_start, drift.mule_devices_factor)
+        ),
+        MAX_DEVICES_PER_GANG,
+    ).astype(int)
     start, end = gang_start[gang], gang_end[gang]
-    newly_opened = rng.random(len(members)) < 0.7
     opened_t = people["opened_t"].to_numpy().copy()
+    recruited = people["recruited"].to_numpy().copy()
+    recruited[members] = True
+    newly_opened = rng.random(len(members)) < 0.7
     opened_t[members] = np.where(
         newly_opened, start - rng.integers(3, 30, len(members)) * DAY, opened_t[members]
     )
     member_ids = people["account_id"].to_numpy()[members]
-    member_device = ids("DG", gang * 3 + rng.integers(0, 3, len(members)), 6).to_numpy()
+    member_device = gang * MAX_DEVICES_PER_GANG + rng.integers(0, devices[gang])
 
-    inflow_counts = rng.poisson(rng.uniform(0.8, 3.0, len(members)) * (end - start) / DAY)
-    receiver = np.repeat(np.arange(len(members)), inflow_counts)
-    received_t = event_times(rng, start[receiver], end[receiver], night_share=0.35)
+    rate = cfg.payments_per_day.uniform(rng, len(members)) * period.drift(
+        start, drift.mule_payments_factor
+    )
+    receiver = np.repeat(np.arange(len(members)), rng.poisson(rate * (end - start) / DAY))
+    received_t = event_times(rng, start[receiver], end[receiver], night_share=cfg.night_share)
     received = rng.lognormal(7.3, 0.7, len(receiver))
-    forwarded_t = received_t + (rng.exponential(2 * HOUR, len(receiver)) + 600).astype(np.int64)
+    delay = rng.exponential(
+        cfg.forward_hours * HOUR * period.drift(received_t, drift.mule_forward_hours_factor)
+    )
     layered = rng.random(len(receiver)) < 0.3
-    same_gang_member = member_ids[
-        np.searchsorted(gang, gang[receiver]) + rng.integers(0, sizes[gang[receiver]])
-    ]
-    cash_out = ids("C", gang[receiver] * 4 + rng.integers(0, 4, len(receiver)), 6).to_numpy()
-    inflows = pd.DataFrame(
-        {
-            "src_id": ids("P", rng.integers(0, 10**8, len(receiver)), 8).to_numpy(),
-            "dst_id": member_ids[receiver],
-            "t": received_t,
-            "amount": np.round(received, 2),
-            "channel": "transfer",
-            "device_id": None,
-        }
+    peer = member_ids[first_member[receiver] + rng.integers(0, sizes[gang[receiver]])]
+    cash_out = ids("C", gang[receiver] * 4 + rng.integers(0, 4, len(receiver)), 6)
+    transactions = pd.concat(
+        [
+            transfers(
+                ids("P", rng.integers(0, 10**8, len(receiver)), 8),
+                member_ids[receiver],
+                received_t,
+                received,
+                channel="transfer",
+            ),
+            transfers(
+                member_ids[receiver],
+                np.where(layered, peer, cash_out),
+                received_t + 600 + delay.astype(np.int64),
+                received * rng.uniform(0.92, 1.0, len(receiver)),
+                device=ids("DG", member_device[receiver], 6),
+            ),
+        ],
+        ignore_index=True,
     )
-    outflows = pd.DataFrame(
-        {
-            "src_id": member_ids[receiver],
-            "dst_id": np.where(layered, same_gang_member, cash_out),
-            "t": forwarded_t,
-            "amount": np.round(received * rng.uniform(0.92, 1.0, len(receiver)), 2),
-            "channel": "app",
-            "device_id": member_device[receiver],
-        }
-    )
-    transactions = pd.concat([inflows, outflows], ignore_index=True)
-    transactions = transactions[transactions["t"] < period.seconds]
 
-    login_counts = rng.poisson(25 * (end - start) / (30 * DAY))
-    who = np.repeat(np.arange(len(members)), login_counts)
+    who = np.repeat(np.arange(len(members)), rng.poisson(25 * (end - start) / MONTH))
+    gang_ips = pii.ip_addresses(rng, 2 * len(sizes)).to_numpy()
     logins = pd.DataFrame(
         {
             "account_id": member_ids[who],
-            "t": event_times(rng, start[who], end[who], night_share=0.3),
-            "device_id": ids("DG", gang[who] * 3 + rng.integers(0, 3, len(who)), 6).to_numpy(),
-            "ip": "45.77." + pd.Series(gang[who] % 250).astype(str) + ".7",
-        }
-    )
-    truth = pd.DataFrame(
-        {
-            "entity_type": "account",
-            "entity_id": member_ids,
-            "typology": "mule_account",
-            "gang_id": ids("MG", gang, 4).to_numpy(),
-            "active_from_t": start,
-            "active_to_t": end,
+            "t": event_times(rng, start[who], end[who], night_share=cfg.night_share),
+            # Mostly the member's own handset, sometimes another of the gang's.
+            "device_id": ids(
+                "DG",
+                np.where(
+                    rng.random(len(who)) < 0.8,
+                    member_device[who],
+                    gang[who] * MAX_DEVICES_PER_GANG + rng.integers(0, devices[gang[who]]),
+                ),
+                6,
+            ),
+            "ip": gang_ips[2 * gang[who] + rng.integers(0, 2, len(who))],
         }
     )
     return Fragment(
-        people=people.assign(opened_t=opened_t),
-        transactions=transactions,
+        people=people.assign(opened_t=opened_t, recruited=recruited),
+        transactions=transactions[transactions["t"] < period.seconds],
         device_events=logins,
-        truth=truth,
+        truth=truth_rows(
+            entity_type="account",
+            entity_id=member_ids,
+            typology="mule_account",
+            gang_id=ids("MG", gang, 4),
+            active_from=start,
+            active_to=end,
+        ),
     )
-
-
-def ecommerce_sellers(
-    rng: np.random.Generator, cfg: SimulateConfig, period: Period, people: pd.DataFrame
-) -> Fragment:
-    """Honest businesses with many distinct small payers, paid out weekly in daytime."""
-    businesses = np.flatnonzero(people["is_business"].to_numpy())
-    sellers = businesses[rng.random(len(businesses)) < cfg.ecommerce_seller_share]
-    lo = np.maximum(people["opened_t"].to_numpy()[sellers], 0)
-    counts = rng.poisson(rng.uniform(2.0, 6.0, len(sellers)) * (period.seconds - lo) / DAY)
-    seller = np.repeat(np.arange(len(sellers)), counts)
-    t = event_times(rng, lo[seller], np.full(len(seller), period.seconds), night_share=0.05)
-    seller_ids = people["account_id"].to_numpy()[sellers]
-    sales = pd.DataFrame(
-        {
-            "src_id": ids("P", rng.integers(0, 10**8, len(seller)), 8).to_numpy(),
-            "dst_id": seller_ids[seller],
-            "t": t,
-            "amount": np.round(rng.lognormal(5.0, 0.7, len(seller)), 2),
-            "channel": "transfer",
-            "device_id": None,
-        }
-    )
-    week = sales["t"] // (7 * DAY)
-    payouts = sales.assign(week=week).groupby(["dst_id", "week"], as_index=False)["amount"].sum()
-    payouts = pd.DataFrame(
-        {
-            "src_id": payouts["dst_id"],
-            "dst_id": ids("S", rng.integers(0, 5_000, len(payouts)), 5).to_numpy(),
-            "t": (payouts["week"] + 1) * 7 * DAY + 11 * HOUR,
-            "amount": np.round(payouts["amount"] * 0.8, 2),
-            "channel": "transfer",
-            "device_id": None,
-        }
-    )
-    transactions = pd.concat([sales, payouts], ignore_index=True)
-    return Fragment(transactions=transactions[transactions["t"] < period.seconds])

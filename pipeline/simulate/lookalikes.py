@@ -1,0 +1,104 @@
+"""Honest customers who look like mules: e-commerce sellers and payroll accounts.
+
+Sellers receive from many distinct small payers; payroll accounts receive a lump and pay it
+out to many employees within hours. Both move money fast through one account, as mules do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import PopulationConfig
+from pipeline.simulate.population import DAY, HOUR, MONTH, Period, event_times, ids
+from pipeline.simulate.world import transfers
+
+
+def ecommerce_sellers(
+    rng: np.random.Generator, cfg: PopulationConfig, period: Period, people: pd.DataFrame
+) -> pd.DataFrame:
+    """Many distinct small payers all day; weekly payouts of most of it to suppliers."""
+    businesses = np.flatnonzero(people["is_business"].to_numpy())
+    sellers = businesses[rng.random(len(businesses)) < cfg.ecommerce_seller_share]
+    lo = np.maximum(people["opened_t"].to_numpy()[sellers], 0)
+    counts = rng.poisson(rng.uniform(2.0, 8.0, len(sellers)) * (period.seconds - lo) / DAY)
+    seller = np.repeat(np.arange(len(sellers)), counts)
+    seller_ids = people["account_id"].to_numpy()[sellers][seller]
+    sales = transfers(
+        ids("P", rng.integers(0, 10**8, len(seller)), 8),
+        seller_ids,
+        event_times(rng, lo[seller], np.full(len(seller), period.seconds), night_share=0.12),
+        rng.lognormal(5.0, 0.7, len(seller)),
+        channel="transfer",
+    )
+    weekly = sales.assign(week=sales["t"] // (7 * DAY)).groupby(["dst_id", "week"], as_index=False)
+    payouts = weekly["amount"].sum()
+    payout_flows = transfers(
+        payouts["dst_id"].to_numpy(),
+        ids("S", rng.integers(0, 5_000, len(payouts)), 5),
+        (payouts["week"].to_numpy() + 1) * 7 * DAY + 11 * HOUR,
+        payouts["amount"].to_numpy() * rng.uniform(0.6, 0.95, len(payouts)),
+        channel="transfer",
+    )
+    return pd.concat([sales, payout_flows], ignore_index=True)
+
+
+def broker_service_fees(
+    rng: np.random.Generator, cfg: PopulationConfig, loans: pd.DataFrame, brokers: pd.DataFrame
+) -> pd.DataFrame:
+    """Licensed brokers that charge a disclosed fee, paid to them soon after disbursement."""
+    charging = brokers["intermediary_id"].to_numpy()[
+        rng.random(len(brokers)) < cfg.fee_charging_broker_share
+    ]
+    paying = loans[np.isin(loans["intermediary_id"], charging) & loans["approved"]]
+    return transfers(
+        paying["account_id"].to_numpy(),
+        paying["intermediary_id"].to_numpy(),
+        paying["disbursed_t"].to_numpy() + rng.integers(DAY // 2, 5 * DAY, len(paying)),
+        paying["amount"].to_numpy() * cfg.broker_service_fee.uniform(rng, len(paying)),
+    )
+
+
+def salaries(
+    rng: np.random.Generator, cfg: PopulationConfig, period: Period, people: pd.DataFrame
+) -> pd.DataFrame:
+    """Monthly salaries: from outside employers, or from payroll accounts among the customers.
+
+    A payroll account is funded on pay day and pays every employee within hours.
+    """
+    is_business = people["is_business"].to_numpy()
+    payroll = np.flatnonzero(is_business & (rng.random(len(people)) < cfg.payroll_share))
+    earners = np.flatnonzero(~is_business)
+    months = period.days // 30
+    earner = np.repeat(earners, months)
+    month = np.tile(np.arange(months), len(earners))
+    paid_t = month * MONTH + 9 * DAY + 10 * HOUR + rng.integers(0, 3 * HOUR, len(earner))
+    keep = paid_t >= people["opened_t"].to_numpy()[earner]
+    earner, month, paid_t = earner[keep], month[keep], paid_t[keep]
+    account_ids = people["account_id"].to_numpy()
+    employer_of = np.full(len(people), -1)
+    if len(payroll):
+        employed = rng.random(len(people)) < 0.4
+        employer_of[employed] = rng.choice(payroll, employed.sum())
+    employer = employer_of[earner]
+    amount = people["monthly_income"].to_numpy()[earner] * rng.uniform(0.95, 1.05, len(earner))
+    pay = transfers(
+        np.where(employer >= 0, account_ids[np.maximum(employer, 0)], ids("E", earner % 997, 4)),
+        account_ids[earner],
+        paid_t,
+        amount,
+        channel="transfer",
+    )
+    internal = pay[employer >= 0]
+    funding = internal.assign(month=month[employer >= 0]).groupby(
+        ["src_id", "month"], as_index=False
+    )
+    funded = funding["amount"].sum()
+    funding_flows = transfers(
+        ids("F", rng.integers(0, 10_000, len(funded)), 5),
+        funded["src_id"].to_numpy(),
+        funded["month"].to_numpy() * MONTH + 9 * DAY + 8 * HOUR,
+        funded["amount"].to_numpy() * 1.02,
+        channel="transfer",
+    )
+    return pd.concat([pay, funding_flows], ignore_index=True)
