@@ -18,6 +18,7 @@ class Column:
     allowed: tuple[str, ...] | None = None
     positive: bool = False
     references: tuple[str, ...] = ()  # tables whose key this column must match
+    not_before: str | None = None  # a timestamp column of the same row this one cannot precede
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,9 @@ TABLES: dict[str, Table] = {
                 Column("amount", "number", positive=True),
                 _opt("stated_income", "number"),
                 _opt("approved", "boolean"),
-                _opt("disbursed_at", "timestamp"),
-                _opt("defaulted_at", "timestamp"),
-                _opt("repaid_at", "timestamp"),
+                _opt("disbursed_at", "timestamp", not_before="applied_at"),
+                _opt("defaulted_at", "timestamp", not_before="disbursed_at"),
+                _opt("repaid_at", "timestamp", not_before="disbursed_at"),
                 _opt("device_id", "id"),
             ),
         ),
@@ -128,7 +129,7 @@ TABLES: dict[str, Table] = {
                 _opt("intermediary_id", "id", references=("intermediaries",)),
                 Column("issued_at", "timestamp"),
                 Column("premium", "number", positive=True),
-                _opt("surrendered_at", "timestamp"),
+                _opt("surrendered_at", "timestamp", not_before="issued_at"),
                 _opt("refund_amount", "number"),
             ),
         ),

@@ -43,6 +43,10 @@ def _rules(column: Column) -> str:
         rules.append("finite, > 0")
     if column.references:
         rules.append("refers to " + " or ".join(f"`{t}`" for t in column.references))
+    if column.kind == "timestamp":
+        rules.append("between 1990 and today")
+    if column.not_before:
+        rules.append(f"not before `{column.not_before}`")
     return "; ".join(rules)
 
 

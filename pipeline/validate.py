@@ -37,6 +37,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
+    outside_party_share: float | None = None
 
     def flag(self, table: Table, frame: pd.DataFrame, column: str, rule: str, bad) -> None:
         """Record a rule broken by the rows where ``bad`` is true, naming a few of them."""
@@ -50,17 +51,25 @@ class Report:
         self.problems.append(Problem(table.name, column, rule, int(bad.sum()), tuple(ids)))
 
 
-def read_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
-    """Read each contract table from ``NAME.parquet``, ``NAME.csv`` or a directory ``NAME/``."""
+def read_raw(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Read each contract table from ``NAME.parquet``, ``NAME.csv`` or a directory ``NAME/``.
+
+    A file that cannot be parsed (a ragged CSV row, a corrupt Parquet file) is a problem of
+    its table, reported with all the others rather than stopping the run.
+    """
     if not raw_dir.is_dir():
         raise InputError(f"raw data directory not found: {raw_dir}")
-    frames = {}
+    frames, problems = {}, []
     for name in TABLES:
         for candidate in (raw_dir / f"{name}.parquet", raw_dir / f"{name}.csv", raw_dir / name):
             if candidate.exists():
-                frames[name] = _read_table(candidate)
+                try:
+                    frames[name] = _read_table(candidate)
+                except (ValueError, OSError, pd.errors.ParserError) as err:
+                    reason = " ".join(str(err).split())[:200]
+                    problems.append(Problem(name, "*", f"unreadable file: {reason}", 0, ()))
                 break
-    return frames
+    return frames, problems
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -74,9 +83,18 @@ def _read_table(path: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def validate_tables(raw: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], Report]:
-    """Coerce every table to the contract's types and collect everything that breaks it."""
+EARLIEST = pd.Timestamp("1990-01-01", tz="UTC")
+
+
+def validate_tables(
+    raw: dict[str, pd.DataFrame], *, now: pd.Timestamp
+) -> tuple[dict[str, pd.DataFrame], Report]:
+    """Coerce every table to the contract's types and collect everything that breaks it.
+
+    Timestamps must fall between 1990 and ``now`` (plus a day of clock skew).
+    """
     report = Report()
+    latest = now + pd.Timedelta(days=1)
     clean: dict[str, pd.DataFrame] = {}
     for table in TABLES.values():
         if table.name not in raw:
@@ -87,12 +105,16 @@ def validate_tables(raw: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFram
                     f"optional table {table.name} absent: its features are skipped"
                 )
             continue
-        clean[table.name] = _check_table(table, raw[table.name], report)
+        if raw[table.name].empty and table.required:
+            report.problems.append(Problem(table.name, "*", "required table is empty", 0, ()))
+        clean[table.name] = _check_table(table, raw[table.name], report, latest=latest)
     _check_references(clean, report)
     return clean, report
 
 
-def _check_table(table: Table, frame: pd.DataFrame, report: Report) -> pd.DataFrame:
+def _check_table(
+    table: Table, frame: pd.DataFrame, report: Report, *, latest: pd.Timestamp
+) -> pd.DataFrame:
     extra = sorted(set(frame.columns) - set(table.column_names))
     if extra:
         report.warnings.append(f"{table.name}: unknown columns ignored: {', '.join(extra)}")
@@ -108,9 +130,11 @@ def _check_table(table: Table, frame: pd.DataFrame, report: Report) -> pd.DataFr
     out = pd.DataFrame(coerced, index=frame.index)
     for column in table.columns:
         if column.name in out:
-            _check_values(table, out, column, report)
+            _check_values(table, out, column, report, latest=latest)
     if table.key and table.key in out:
         report.flag(table, out, table.key, "duplicate key", out[table.key].duplicated(keep=False))
+    elif not out.empty:
+        report.flag(table, out, "*", "duplicate row", out.duplicated(keep="first"))
     report.row_counts[table.name] = len(out)
     return out.reset_index(drop=True)
 
@@ -136,8 +160,18 @@ def _coerce(table: Table, frame: pd.DataFrame, column: Column, report: Report) -
     return values
 
 
-def _check_values(table: Table, frame: pd.DataFrame, column: Column, report: Report) -> None:
+def _check_values(
+    table: Table, frame: pd.DataFrame, column: Column, report: Report, *, latest: pd.Timestamp
+) -> None:
     values = frame[column.name]
+    if column.kind == "timestamp":
+        outside = values.notna() & ((values < EARLIEST) | (values > latest))
+        report.flag(table, frame, column.name, "timestamp outside 1990 to today", outside)
+    if column.not_before and column.not_before in frame:
+        report.flag(
+            table, frame, column.name, f"earlier than {column.not_before}",
+            values < frame[column.not_before],
+        )  # fmt: skip
     if not column.nullable:
         report.flag(table, frame, column.name, "must not be empty", values.isna())
     if column.allowed:
@@ -155,6 +189,13 @@ def _check_values(table: Table, frame: pd.DataFrame, column: Column, report: Rep
         )
 
 
+def _keys(clean: dict[str, pd.DataFrame], tables: tuple[str, ...]) -> pd.Series:
+    return pd.concat(
+        [clean[t][TABLES[t].key] for t in tables if t in clean] or [pd.Series([], dtype="str")],
+        ignore_index=True,
+    )
+
+
 def _check_references(clean: dict[str, pd.DataFrame], report: Report) -> None:
     for table in TABLES.values():
         frame = clean.get(table.name)
@@ -163,25 +204,27 @@ def _check_references(clean: dict[str, pd.DataFrame], report: Report) -> None:
         for column in table.columns:
             if not column.references or column.name not in frame:
                 continue
-            known = pd.concat(
-                [clean[t][TABLES[t].key] for t in column.references if t in clean],
-                ignore_index=True,
-            )
-            unknown = frame[column.name].notna() & ~frame[column.name].isin(known)
-            report.flag(
-                table,
-                frame,
-                column.name,
-                f"unknown reference to {' or '.join(column.references)}",
-                unknown,
-            )
+            if table.name == "labels" and "entity_type" in frame:
+                # A label names its entity's type: an account label must be an account.
+                accounts = frame["entity_type"] == "account"
+                known = np.where(
+                    accounts,
+                    frame[column.name].isin(_keys(clean, ("accounts",))),
+                    frame[column.name].isin(_keys(clean, ("intermediaries",))),
+                )
+                rule = "unknown entity for its entity_type"
+            else:
+                known = frame[column.name].isin(_keys(clean, column.references))
+                rule = f"unknown reference to {' or '.join(column.references)}"
+            report.flag(table, frame, column.name, rule, frame[column.name].notna() & ~known)
     if "transactions" in clean:
-        parties = pd.concat(
-            [clean[t][TABLES[t].key] for t in ENTITY_TABLES if t in clean], ignore_index=True
-        )
+        parties = _keys(clean, ENTITY_TABLES)
         txns = clean["transactions"]
-        share = float((~txns["src_id"].isin(parties) | ~txns["dst_id"].isin(parties)).mean())
-        report.warnings.append(f"transactions: {share:.1%} have an outside party")
+        outside = ~txns["src_id"].isin(parties) | ~txns["dst_id"].isin(parties)
+        report.outside_party_share = float(outside.mean()) if len(txns) else 0.0
+        report.warnings.append(
+            f"transactions: {report.outside_party_share:.1%} have an outside party"
+        )
 
 
 def pseudonymize_tables(clean: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.DataFrame]:

@@ -13,6 +13,8 @@ from pipeline.simulate import simulate
 from pipeline.validate import pseudonymize_tables, validate_tables
 
 REPO = Path(__file__).resolve().parents[1]
+# "Now" for validation in tests: after the simulated year, fixed so tests do not age.
+NOW = pd.Timestamp("2026-06-01", tz="UTC")
 TINY_ACCOUNTS = 1500
 # Small worlds need denser crime for every split to hold confirmed cases.
 TINY_SIMULATION = {
@@ -51,7 +53,7 @@ def tiny_world(tiny_params) -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def tiny_clean_dir(tiny_world, tmp_path_factory) -> Path:
     raw = {k: v for k, v in tiny_world.items() if not k.startswith("_")}
-    clean, report = validate_tables(raw)
+    clean, report = validate_tables(raw, now=NOW)
     assert not report.problems
     return write_tables(tmp_path_factory.mktemp("clean"), pseudonymize_tables(clean, b"test"))
 

@@ -16,7 +16,7 @@ from pipeline.featurize import compute_features, connect, data_window
 from pipeline.simulate import TRUTH_DIR, simulate, write_world
 from pipeline.snapshots import training_snapshots
 from pipeline.validate import pseudonymize_tables, validate_tables
-from tests.conftest import REPO, write_tables
+from tests.conftest import NOW, REPO, write_tables
 
 REALISM_ACCOUNTS = 8000
 TYPOLOGIES = {
@@ -46,7 +46,7 @@ def test_same_seed_same_bytes_other_seed_other_tables(tiny_params, tmp_path):
 
 def test_every_contract_table_passes_validation(tiny_world):
     raw = {k: v for k, v in tiny_world.items() if not k.startswith("_")}
-    clean, report = validate_tables(raw)
+    clean, report = validate_tables(raw, now=NOW)
     assert report.problems == []
     assert set(clean) == {
         "accounts", "intermediaries", "transactions", "device_events", "loans",
@@ -103,7 +103,7 @@ def realistic_world(tmp_path_factory):
     raw["simulate"]["accounts"] = REALISM_ACCOUNTS
     params = Params.model_validate(raw)
     tables = simulate(params.simulate, start=params.base.start_date, seed=3)
-    clean, _ = validate_tables({k: v for k, v in tables.items() if not k.startswith("_")})
+    clean, _ = validate_tables({k: v for k, v in tables.items() if not k.startswith("_")}, now=NOW)
     data = connect(write_tables(tmp_path_factory.mktemp("clean"), pseudonymize_tables(clean, b"k")))
     snapshots = training_snapshots(*data_window(data), params.features)
     features = {e: compute_features(data, e, snapshots) for e in ("account", "intermediary")}

@@ -131,8 +131,14 @@ def _known_by_end(seconds: pd.Series, period: Period) -> np.ndarray:
     return np.where(seconds < period.seconds, seconds, NEVER)
 
 
-def _sorted_with_ids(frame: pd.DataFrame, order: list[str], id_column: str, prefix: str):
-    frame = frame.sort_values(order, kind="stable", ignore_index=True)
+def _in_time_order(frame: pd.DataFrame, time_column: str) -> pd.DataFrame:
+    """Rows by time; ties keep generation order, which the seed fixes (no string sort)."""
+    order = np.argsort(frame[time_column].to_numpy(), kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _sorted_with_ids(frame: pd.DataFrame, time_column: str, id_column: str, prefix: str):
+    frame = _in_time_order(frame, time_column)
     frame.insert(0, id_column, ids(prefix, np.arange(len(frame)), 9))
     return frame
 
@@ -140,7 +146,7 @@ def _sorted_with_ids(frame: pd.DataFrame, order: list[str], id_column: str, pref
 def _transactions_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
     txns = collect(fragments, "transactions")
     txns = txns[(txns["t"] >= 0) & (txns["t"] < period.seconds) & (txns["amount"] > 0)]
-    txns = _sorted_with_ids(txns, ["t", "src_id", "dst_id"], "txn_id", "T")
+    txns = _sorted_with_ids(txns, "t", "txn_id", "T")
     return _timed(txns, period, t="ts")[
         ["txn_id", "ts", "src_id", "dst_id", "amount", "channel", "device_id"]
     ]
@@ -149,13 +155,14 @@ def _transactions_table(fragments: list[Fragment], period: Period) -> pd.DataFra
 def _device_events_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
     events = collect(fragments, "device_events")
     events = events[(events["t"] >= 0) & (events["t"] < period.seconds)]
-    events = events.sort_values(["t", "account_id"], kind="stable", ignore_index=True)
+    # Two logins of one account on one device in the same second are one event.
+    events = _in_time_order(events, "t").drop_duplicates(["account_id", "t", "device_id", "ip"])
     return _timed(events, period, t="ts")[["account_id", "ts", "device_id", "ip"]]
 
 
 def _loans_table(loans: pd.DataFrame, period: Period) -> pd.DataFrame:
     loans = loans[loans["applied_t"] < period.seconds]
-    loans = _sorted_with_ids(loans, ["applied_t", "account_id"], "loan_id", "L")
+    loans = _sorted_with_ids(loans, "applied_t", "loan_id", "L")
     disbursed = loans["disbursed_t"].to_numpy()
     term_end = np.where(disbursed != NEVER, disbursed + 365 * DAY, NEVER)
     loans = loans.assign(
@@ -192,7 +199,7 @@ def _loans_table(loans: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 def _policies_table(policies: pd.DataFrame, period: Period) -> pd.DataFrame:
     policies = _sorted_with_ids(
-        insurance.policies_table(policies), ["issued_t", "account_id"], "policy_id", "PL"
+        insurance.policies_table(policies), "issued_t", "policy_id", "PL"
     )
     issued = period.timestamps(policies.pop("issued_t").to_numpy())
     policies = _timed(policies, period, surrendered_t="surrendered_at")
@@ -213,7 +220,7 @@ def _policies_table(policies: pd.DataFrame, period: Period) -> pd.DataFrame:
 def _complaints_table(rng: np.random.Generator, fragments: list[Fragment], period: Period):
     complaints = collect(fragments, "complaints")
     complaints = complaints[(complaints["t"] >= 0) & (complaints["t"] < period.seconds)]
-    complaints = _sorted_with_ids(complaints, ["t", "account_id"], "complaint_id", "CP")
+    complaints = _sorted_with_ids(complaints, "t", "complaint_id", "CP")
     complaints["contact_phone"] = pii.format_phones(
         rng, pd.Series(complaints["contact_phone"].to_numpy())
     ).to_numpy()
@@ -225,7 +232,7 @@ def _complaints_table(rng: np.random.Generator, fragments: list[Fragment], perio
 def _collection_events_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
     events = collect(fragments, "collection_events")
     events = events[(events["t"] >= 0) & (events["t"] < period.seconds)]
-    events = _sorted_with_ids(events, ["t", "account_id"], "event_id", "CE")
+    events = _sorted_with_ids(events, "t", "event_id", "CE")
     return _timed(events, period, t="ts")[
         ["event_id", "account_id", "agency_id", "ts", "method", "contacted_third_party"]
     ]

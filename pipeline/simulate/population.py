@@ -228,11 +228,11 @@ def device_events(
     lo, hi = active_window(people, period)
     counts = rng.poisson(cfg.logins_per_account_month * (hi - lo) / MONTH)
     owner = np.repeat(np.arange(len(people)), counts)
-    device = people["device_id"].to_numpy()[owner]
+    device = people["device_id"].to_numpy()[owner].copy()
     extra = people["extra_devices"].to_numpy()[owner]
-    on_extra = (extra > 0) & (rng.random(len(owner)) < 0.3)
-    extra_id = pd.Series(device).str.cat(rng.integers(1, np.maximum(extra, 1) + 1).astype(str), "x")
-    device = np.where(on_extra, extra_id.to_numpy(), device)
+    on_extra = np.flatnonzero((extra > 0) & (rng.random(len(owner)) < 0.3))
+    which = rng.integers(1, extra[on_extra] + 1)
+    device[on_extra] = ids("DX", owner[on_extra] * 5 + which, 9)
     terminal_users = rng.random(len(people)) < cfg.shared_terminal_share
     terminal = ids("DK", rng.integers(0, max(1, terminal_users.sum() // 15), len(people)), 6)
     on_terminal = terminal_users[owner] & (rng.random(len(owner)) < 0.3)

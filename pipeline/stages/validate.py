@@ -7,6 +7,8 @@ import logging
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from pipeline.errors import InputError
 from pipeline.io import atomic_dir
 from pipeline.pseudonymize import KEY_VARIABLE, SIMULATION_KEY
@@ -32,18 +34,21 @@ def pseudonym_key(raw_dir: Path) -> bytes:
 
 
 def run(*, raw_dir: Path, out: Path) -> None:
-    raw = read_raw(raw_dir)
-    clean, report = validate_tables(raw)
-    if report.problems:
-        lines = "\n  ".join(str(p) for p in report.problems)
-        raise InputError(
-            f"{raw_dir} breaks the data contract in {len(report.problems)} ways:\n  {lines}"
-        )
+    raw, unreadable = read_raw(raw_dir)
+    clean, report = validate_tables(raw, now=pd.Timestamp.now(tz="UTC"))
+    problems = unreadable + report.problems
+    if problems:
+        lines = "\n  ".join(str(p) for p in problems)
+        raise InputError(f"{raw_dir} breaks the data contract in {len(problems)} ways:\n  {lines}")
     clean = pseudonymize_tables(clean, pseudonym_key(raw_dir))
     with atomic_dir(out) as staging:
         for name, frame in clean.items():
             frame.to_parquet(staging / f"{name}.parquet", index=False)
-        summary = {"row_counts": report.row_counts, "warnings": report.warnings}
+        summary = {
+            "row_counts": report.row_counts,
+            "outside_party_share": report.outside_party_share,
+            "warnings": report.warnings,
+        }
         (staging / "validation_report.json").write_text(json.dumps(summary, indent=2))
     for warning in report.warnings:
         log.warning(warning)
