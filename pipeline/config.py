@@ -35,6 +35,7 @@ class Paths(_Frozen):
 class BaseConfig(_Frozen):
     seed: int
     start_date: dt.date
+    raw_input: Path
     paths: Paths
 
 

@@ -19,7 +19,7 @@ TINY_ACCOUNTS = 1500
 # Small worlds need denser crime for every split to hold confirmed cases.
 TINY_SIMULATION = {
     "accounts": TINY_ACCOUNTS,
-    "population": {"intermediaries_per_1000_accounts": 40},
+    "population": {"intermediaries_per_1000_accounts": 100},
     "loan_brokers": {"illegal_share": 0.6},
     "labels": {"confirm_rate": 0.8},
 }

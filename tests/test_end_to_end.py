@@ -107,3 +107,47 @@ def test_second_repro_is_a_noop_and_a_train_param_reruns_only_downstream(project
     set_param(project, "train", "num_leaves", 15)
     rerun = stages_run(run(project, "dvc", "repro").stdout)
     assert rerun == ALL_STAGES - {"simulate", "validate", "features"}
+
+
+def raw_personal_values(raw_dir: Path) -> set[str]:
+    """Every phone, id number and IP the simulator wrote, as written and as bare digits."""
+    values: set[str] = set()
+    for table, columns in {
+        "accounts": ["phone", "id_number"],
+        "intermediaries": ["phone"],
+        "device_events": ["ip"],
+        "complaints": ["contact_phone"],
+    }.items():
+        frame = pd.read_parquet(raw_dir / f"{table}.parquet", columns=columns)
+        for column in columns:
+            written = frame[column].dropna().astype(str)
+            values |= set(written)
+            if "phone" in column:
+                values |= set(written.str.replace(r"\D", "", regex=True).str[-11:])
+    return values
+
+
+PII_PATTERN = re.compile(rb"1\d{10}|\d{17}[\dX]|\d{1,3}(?:\.\d{1,3}){3}")
+
+
+@pytest.mark.slow
+def test_no_raw_personal_data_reaches_clean_features_scores_or_mlflow(project):
+    personal = raw_personal_values(project / "data" / "raw")
+    assert len(personal) > 1000
+    checked = 0
+    places = [project / "data" / d for d in ("clean", "features", "scores")]
+    for path in [p for place in [*places, project / "mlartifacts"] for p in place.rglob("*")]:
+        if not path.is_file():
+            continue
+        checked += 1
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            for column in frame.columns:
+                leaked = frame[column].astype(str).isin(personal)
+                assert not leaked.any(), f"{path}:{column}"
+        else:
+            found = {m.decode() for m in PII_PATTERN.findall(path.read_bytes())}
+            assert not found & personal, f"{path}: {sorted(found & personal)[:3]}"
+    found = {m.decode() for m in PII_PATTERN.findall((project / "mlflow.db").read_bytes())}
+    assert not found & personal
+    assert checked > 20

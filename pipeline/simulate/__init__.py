@@ -198,9 +198,7 @@ def _loans_table(loans: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 
 def _policies_table(policies: pd.DataFrame, period: Period) -> pd.DataFrame:
-    policies = _sorted_with_ids(
-        insurance.policies_table(policies), "issued_t", "policy_id", "PL"
-    )
+    policies = _sorted_with_ids(insurance.policies_table(policies), "issued_t", "policy_id", "PL")
     issued = period.timestamps(policies.pop("issued_t").to_numpy())
     policies = _timed(policies, period, surrendered_t="surrendered_at")
     policies.insert(3, "issued_at", issued)

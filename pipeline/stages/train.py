@@ -10,7 +10,7 @@ import pandas as pd
 from pipeline.artifacts import EntityArtifacts
 from pipeline.config import Entity, Params
 from pipeline.errors import InputError
-from pipeline.io import atomic_file, write_json
+from pipeline.io import atomic_file, read_json, write_json
 from pipeline.modeling import feature_columns, fit_out_of_time, make_classifier
 from pipeline.tracking import TRAINING_EXPERIMENT, git_commit, use_experiment
 
@@ -63,6 +63,10 @@ def run(params: Params, entity: Entity) -> None:
             model.booster_.save_model(staging)
         mlflow.log_artifact(str(artifacts.booster), artifact_path="booster")
         mlflow.log_dict({"features": features}, "features.json")
+        families = read_json(artifacts.features.parent / "manifest.json")["entities"][entity]
+        mlflow.log_dict(families, "families.json")
+        mlflow.log_param("families", ",".join(families["families"]))
+        mlflow.log_param("missing_families", ",".join(families["missing_families"]) or "none")
         mlflow.log_metrics(
             {
                 "best_iteration": model.best_iteration_,
