@@ -51,25 +51,28 @@ class Report:
         self.problems.append(Problem(table.name, column, rule, int(bad.sum()), tuple(ids)))
 
 
-def read_raw(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """Read each contract table from ``NAME.parquet``, ``NAME.csv`` or a directory ``NAME/``.
-
-    A file that cannot be parsed (a ragged CSV row, a corrupt Parquet file) is a problem of
-    its table, reported with all the others rather than stopping the run.
-    """
+def table_sources(raw_dir: Path) -> dict[str, Path]:
+    """Where each contract table is: ``NAME.parquet``, ``NAME.csv`` or a directory ``NAME/``."""
     if not raw_dir.is_dir():
         raise InputError(f"raw data directory not found: {raw_dir}")
-    frames, problems = {}, []
+    sources = {}
     for name in TABLES:
         for candidate in (raw_dir / f"{name}.parquet", raw_dir / f"{name}.csv", raw_dir / name):
             if candidate.exists():
-                try:
-                    frames[name] = _read_table(candidate)
-                except (ValueError, OSError, pd.errors.ParserError) as err:
-                    reason = " ".join(str(err).split())[:200]
-                    problems.append(Problem(name, "*", f"unreadable file: {reason}", 0, ()))
+                sources[name] = candidate
                 break
-    return frames, problems
+    return sources
+
+
+def read_table(name: str, path: Path, report: Report) -> pd.DataFrame | None:
+    """Read one table; a file that cannot be parsed (a ragged CSV row, a corrupt Parquet
+    file) is a problem of its table, reported with all the others."""
+    try:
+        return _read_table(path)
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        reason = " ".join(str(err).split())[:200]
+        report.problems.append(Problem(name, "*", f"unreadable file: {reason}", 0, ()))
+        return None
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -86,29 +89,44 @@ def _read_table(path: Path) -> pd.DataFrame:
 EARLIEST = pd.Timestamp("1990-01-01", tz="UTC")
 
 
+def validate_table(
+    table: Table,
+    frame: pd.DataFrame | None,
+    *,
+    keys: dict[str, pd.Series],
+    report: Report,
+    now: pd.Timestamp,
+) -> pd.DataFrame | None:
+    """Coerce one table to the contract's types and record everything that breaks it.
+
+    ``keys`` holds the keys of the entity tables checked before, for references; tables are
+    checked in contract order, entities first. Timestamps must fall between 1990 and
+    ``now`` (plus a day of clock skew).
+    """
+    if frame is None:
+        if table.required:
+            report.problems.append(Problem(table.name, "*", "required table missing", 0, ()))
+        else:
+            report.warnings.append(f"optional table {table.name} absent: its features are skipped")
+        return None
+    if frame.empty and table.required:
+        report.problems.append(Problem(table.name, "*", "required table is empty", 0, ()))
+    checked = _check_table(table, frame, report, latest=now + pd.Timedelta(days=1))
+    _check_references(table, checked, keys, report)
+    if table.name in ENTITY_TABLES and table.key in checked:
+        keys[table.name] = checked[table.key]
+    return checked
+
+
 def validate_tables(
     raw: dict[str, pd.DataFrame], *, now: pd.Timestamp
 ) -> tuple[dict[str, pd.DataFrame], Report]:
-    """Coerce every table to the contract's types and collect everything that breaks it.
-
-    Timestamps must fall between 1990 and ``now`` (plus a day of clock skew).
-    """
-    report = Report()
-    latest = now + pd.Timedelta(days=1)
-    clean: dict[str, pd.DataFrame] = {}
+    """Validate tables already in memory (small exports and tests)."""
+    report, keys, clean = Report(), {}, {}
     for table in TABLES.values():
-        if table.name not in raw:
-            if table.required:
-                report.problems.append(Problem(table.name, "*", "required table missing", 0, ()))
-            else:
-                report.warnings.append(
-                    f"optional table {table.name} absent: its features are skipped"
-                )
-            continue
-        if raw[table.name].empty and table.required:
-            report.problems.append(Problem(table.name, "*", "required table is empty", 0, ()))
-        clean[table.name] = _check_table(table, raw[table.name], report, latest=latest)
-    _check_references(clean, report)
+        checked = validate_table(table, raw.get(table.name), keys=keys, report=report, now=now)
+        if checked is not None:
+            clean[table.name] = checked
     return clean, report
 
 
@@ -189,48 +207,45 @@ def _check_values(
         )
 
 
-def _keys(clean: dict[str, pd.DataFrame], tables: tuple[str, ...]) -> pd.Series:
+def _known(keys: dict[str, pd.Series], tables: tuple[str, ...]) -> pd.Series:
     return pd.concat(
-        [clean[t][TABLES[t].key] for t in tables if t in clean] or [pd.Series([], dtype="str")],
+        [keys[t] for t in tables if t in keys] or [pd.Series([], dtype="str")],
         ignore_index=True,
     )
 
 
-def _check_references(clean: dict[str, pd.DataFrame], report: Report) -> None:
-    for table in TABLES.values():
-        frame = clean.get(table.name)
-        if frame is None:
+def _check_references(
+    table: Table, frame: pd.DataFrame, keys: dict[str, pd.Series], report: Report
+) -> None:
+    for column in table.columns:
+        if not column.references or column.name not in frame:
             continue
-        for column in table.columns:
-            if not column.references or column.name not in frame:
-                continue
-            if table.name == "labels" and "entity_type" in frame:
-                # A label names its entity's type: an account label must be an account.
-                accounts = frame["entity_type"] == "account"
-                known = np.where(
-                    accounts,
-                    frame[column.name].isin(_keys(clean, ("accounts",))),
-                    frame[column.name].isin(_keys(clean, ("intermediaries",))),
-                )
-                rule = "unknown entity for its entity_type"
-            else:
-                known = frame[column.name].isin(_keys(clean, column.references))
-                rule = f"unknown reference to {' or '.join(column.references)}"
-            report.flag(table, frame, column.name, rule, frame[column.name].notna() & ~known)
-    if "transactions" in clean:
-        parties = _keys(clean, ENTITY_TABLES)
-        txns = clean["transactions"]
-        outside = ~txns["src_id"].isin(parties) | ~txns["dst_id"].isin(parties)
-        report.outside_party_share = float(outside.mean()) if len(txns) else 0.0
+        if table.name == "labels" and "entity_type" in frame:
+            # A label names its entity's type: an account label must be an account.
+            known = np.where(
+                frame["entity_type"] == "account",
+                frame[column.name].isin(_known(keys, ("accounts",))),
+                frame[column.name].isin(_known(keys, ("intermediaries",))),
+            )
+            rule = "unknown entity for its entity_type"
+        else:
+            known = frame[column.name].isin(_known(keys, column.references))
+            rule = f"unknown reference to {' or '.join(column.references)}"
+        report.flag(table, frame, column.name, rule, frame[column.name].notna() & ~known)
+    if table.name == "transactions" and {"src_id", "dst_id"} <= set(frame.columns):
+        parties = _known(keys, ENTITY_TABLES)
+        outside = ~frame["src_id"].isin(parties) | ~frame["dst_id"].isin(parties)
+        report.outside_party_share = float(outside.mean()) if len(frame) else 0.0
         report.warnings.append(
             f"transactions: {report.outside_party_share:.1%} have an outside party"
         )
 
 
-def pseudonymize_tables(clean: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.DataFrame]:
+def pseudonymize_table(name: str, frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """Replace every PII column by its keyed pseudonym; nothing else changes."""
-    out = {}
-    for name, frame in clean.items():
-        pii = [c.name for c in TABLES[name].columns if c.pii and c.name in frame]
-        out[name] = frame.assign(**{c: pseudonymize(frame[c], c, key) for c in pii})
-    return out
+    pii = [c.name for c in TABLES[name].columns if c.pii and c.name in frame]
+    return frame.assign(**{c: pseudonymize(frame[c], c, key) for c in pii})
+
+
+def pseudonymize_tables(clean: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.DataFrame]:
+    return {name: pseudonymize_table(name, frame, key) for name, frame in clean.items()}

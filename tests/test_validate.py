@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import run as bgrisk
-from pipeline.validate import read_raw, validate_tables
+from pipeline.validate import Report, read_table, table_sources, validate_tables
 from tests.conftest import NOW, account_rows, transaction_rows, utc, write_tables
 
 
@@ -50,6 +50,11 @@ def minimal_raw() -> dict[str, pd.DataFrame]:
             {"entity_type": ["account"], "entity_id": ["A1"], "confirmed_at": [utc("2025-02-01")]}
         ),
     }
+
+
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch):
+    monkeypatch.setenv("BGRISK_PSEUDONYM_KEY", "test-key")
 
 
 def invoke(*args: str, monkeypatch, capsys) -> tuple[int, str]:
@@ -201,9 +206,13 @@ def test_valid_mixed_export_with_bom_chinese_text_and_time_zones_passes(tmp_path
         "C2,A2,2025-03-02 09:00:00,service,138-1234-5678,网点服务态度差\n",
         encoding="utf-8-sig",
     )
-    raw_tables, unreadable = read_raw(tmp_path / "raw")
+    reading = Report()
+    raw_tables = {
+        name: read_table(name, path, reading)
+        for name, path in table_sources(tmp_path / "raw").items()
+    }
     clean, report = validate_tables(raw_tables, now=NOW)
-    assert unreadable == [] and report.problems == []
+    assert reading.problems == [] and report.problems == []
     complaints = clean["complaints"]
     assert complaints["text"].iloc[0].startswith("业务员误导销售")
     assert complaints["ts"].iloc[0] == utc("2025-03-01 02:00")  # +08:00 converted to UTC

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.contract import TABLES
 from pipeline.errors import InputError
 from pipeline.io import atomic_dir
 from pipeline.pseudonymize import KEY_VARIABLE, SIMULATION_KEY
 from pipeline.simulate import SIMULATION_MARKER
-from pipeline.validate import pseudonymize_tables, read_raw, validate_tables
+from pipeline.validate import Report, pseudonymize_table, read_table, table_sources, validate_table
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,32 @@ def pseudonym_key(raw_dir: Path) -> bytes:
 
 
 def run(*, raw_dir: Path, out: Path) -> None:
-    raw, unreadable = read_raw(raw_dir)
-    clean, report = validate_tables(raw, now=pd.Timestamp.now(tz="UTC"))
-    problems = unreadable + report.problems
-    if problems:
-        lines = "\n  ".join(str(p) for p in problems)
-        raise InputError(f"{raw_dir} breaks the data contract in {len(problems)} ways:\n  {lines}")
-    clean = pseudonymize_tables(clean, pseudonym_key(raw_dir))
+    """Validate, pseudonymize and write one table at a time, so memory holds one table.
+
+    Tables go to a staging directory that becomes ``out`` only if no table broke a rule.
+    """
+    sources = table_sources(raw_dir)
+    key = pseudonym_key(raw_dir)
+    now = pd.Timestamp.now(tz="UTC")
+    report, keys = Report(), {}
     with atomic_dir(out) as staging:
-        for name, frame in clean.items():
-            frame.to_parquet(staging / f"{name}.parquet", index=False)
+        for table in TABLES.values():
+            frame = (
+                read_table(table.name, sources[table.name], report)
+                if table.name in sources
+                else None
+            )
+            checked = validate_table(table, frame, keys=keys, report=report, now=now)
+            if checked is not None and not report.problems:
+                pseudonymize_table(table.name, checked, key).to_parquet(
+                    staging / f"{table.name}.parquet", index=False
+                )
+            del frame, checked
+        if report.problems:
+            lines = "\n  ".join(str(p) for p in report.problems)
+            raise InputError(
+                f"{raw_dir} breaks the data contract in {len(report.problems)} ways:\n  {lines}"
+            )
         summary = {
             "row_counts": report.row_counts,
             "outside_party_share": report.outside_party_share,
@@ -52,4 +69,4 @@ def run(*, raw_dir: Path, out: Path) -> None:
         (staging / "validation_report.json").write_text(json.dumps(summary, indent=2))
     for warning in report.warnings:
         log.warning(warning)
-    log.info("validated %s tables into %s", len(clean), out)
+    log.info("validated %s tables into %s", len(report.row_counts), out)

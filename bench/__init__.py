@@ -1,0 +1,1 @@
+"""Scale benchmarks: run pipeline stages on simulated data and record time and memory."""

@@ -1,0 +1,117 @@
+"""``python -m bench --scale 120k``: run stages at a scale, record wall time, CPU time and
+peak memory of each in ``bench/results/<scale>.json`` and the table of docs/benchmarks.md.
+
+Each stage runs as its own ``bgrisk`` process, so its peak resident memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+DOC = REPO / "docs" / "benchmarks.md"
+SCALES = {"small": 20_000, "120k": 120_000, "1m": 1_000_000}
+STAGES = ("simulate", "validate")
+
+
+def stage_command(stage: str, work: Path, accounts: int) -> list[str]:
+    bgrisk = [sys.executable, "-c", "from pipeline.cli import run; run()", "--params",
+              str(REPO / "params.yaml")]  # fmt: skip
+    if stage == "simulate":
+        return [*bgrisk, "simulate", "--out", str(work / "raw"), "--accounts", str(accounts)]
+    return [*bgrisk, "validate", "--raw", str(work / "raw"), "--out", str(work / "clean")]
+
+
+def measure(command: list[str]) -> dict[str, float]:
+    """Wall time, CPU time (user + system) and peak resident memory of one process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"stage failed: {' '.join(command)}")
+    return {
+        "wall_s": round(wall, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "peak_gib": round(usage.ru_maxrss / 2**20, 2),
+    }
+
+
+def machine() -> dict[str, str]:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpus": str(os.cpu_count()),
+        "memory_gib": f"{memory:.0f}",
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def data_sizes(work: Path) -> dict[str, int]:
+    sizes = {}
+    for table in ("accounts", "transactions", "device_events"):
+        path = work / "raw" / f"{table}.parquet"
+        if path.exists():
+            sizes[f"{table}_rows"] = pq.ParquetFile(path).metadata.num_rows
+    return sizes
+
+
+def render_table() -> str:
+    rows = []
+    for path in sorted(RESULTS.glob("*.json")):
+        result = json.loads(path.read_text())
+        for stage, figures in result["stages"].items():
+            rows.append(
+                f"| {result['scale']} | {result['accounts']:,} | "
+                f"{result['data'].get('transactions_rows', 0):,} | {stage} | "
+                f"{figures['wall_s']} | {figures['cpu_s']} | {figures['peak_gib']} |"
+            )
+    header = (
+        "| scale | accounts | transactions | stage | wall (s) | CPU (s) | peak memory (GiB) |\n"
+        "|---|---|---|---|---|---|---|"
+    )
+    return header + "\n" + "\n".join(rows)
+
+
+def update_doc() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    head, rest = text.split(start)
+    _, tail = rest.split(end)
+    DOC.write_text(f"{head}{start}\n{render_table()}\n{end}{tail}", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--stages", default=",".join(STAGES))
+    args = parser.parse_args()
+    accounts = SCALES[args.scale]
+    results = {"scale": args.scale, "accounts": accounts, "machine": machine(), "stages": {}}
+    with tempfile.TemporaryDirectory(prefix="bgrisk-bench-") as tmp:
+        work = Path(tmp)
+        env_key = os.environ.pop("BGRISK_PSEUDONYM_KEY", None)  # simulated data: public key
+        for stage in args.stages.split(","):
+            results["stages"][stage] = measure(stage_command(stage, work, accounts))
+            print(f"{args.scale} {stage}: {results['stages'][stage]}", flush=True)
+        results["data"] = data_sizes(work)
+        if env_key is not None:
+            os.environ["BGRISK_PSEUDONYM_KEY"] = env_key
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.scale}.json").write_text(json.dumps(results, indent=2) + "\n")
+    update_doc()
+
+
+if __name__ == "__main__":
+    main()
