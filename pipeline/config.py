@@ -95,6 +95,9 @@ class InsurerConfig(_Frozen):
     customer_share: Share
     surrender_rate_per_year: Share
     complaint_rate_per_year: Share
+    assisting_agent_share: Share
+    assisted_complaints_per_year: Range
+    premium_collecting_agent_share: Share
 
 
 class MuleConfig(_Frozen):
@@ -127,12 +130,16 @@ class DebtReliefConfig(_Frozen):
 
 
 class CollectionConfig(_Frozen):
+    """Each agency's conduct is drawn from the range of its kind; the ranges overlap."""
+
     improper_share: Share
     debtors_per_agency: Range
-    lawful_calls_per_day: Rate
-    improper_calls_per_day: Rate
-    improper_night_share: Share
-    improper_third_party_share: Share
+    lawful_calls_per_day: Range
+    improper_calls_per_day: Range
+    lawful_night_share: Range
+    improper_night_share: Range
+    lawful_third_party_share: Range
+    improper_third_party_share: Range
 
 
 class DriftConfig(_Frozen):

@@ -17,7 +17,7 @@ from pipeline.config import SimulateConfig
 from pipeline.io import atomic_dir
 from pipeline.simulate import insurance, pii
 from pipeline.simulate.collection import collection_agencies, distressed_debtors
-from pipeline.simulate.complaints import genuine_complaints
+from pipeline.simulate.complaints import agent_assisted_complaints, genuine_complaints
 from pipeline.simulate.debt_relief import debt_relief_agencies
 from pipeline.simulate.labels import investigate
 from pipeline.simulate.loan_brokers import illegal_brokers
@@ -27,6 +27,7 @@ from pipeline.simulate.population import (
     DAY,
     Period,
     accounts_table,
+    banking_intermediaries,
     device_events,
     everyday_transactions,
     honest_loans,
@@ -49,6 +50,7 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
     period = Period(start_ts, (start_ts + pd.DateOffset(months=cfg.months) - start_ts).days)
     people = make_people(rng, cfg.accounts, cfg.population, period)
     intermediaries = make_intermediaries(rng, cfg.accounts, cfg.population, period)
+    people = banking_intermediaries(rng, people, intermediaries)
 
     mules = mule_gangs(rng, cfg.mules, cfg.drift, period, people)
     brokers = illegal_brokers(
@@ -73,6 +75,7 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
         rng, cfg.insurer, period, policies, insured
     )
 
+    honest_agents = agents[~np.isin(agents["intermediary_id"], surrenders.truth["entity_id"])]
     n_agencies = int((intermediaries["kind"] == "collection_agency").sum())
     debtors = distressed_debtors(rng, cfg.collection, period, people, loans, n_agencies)
     fragments = [
@@ -89,11 +92,22 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
                     ecommerce_sellers(rng, cfg.population, period, people),
                     broker_service_fees(rng, cfg.population, brokered, honest_brokers),
                     honest_refunds,
+                    insurance.premiums_paid_to_agents(
+                        rng, cfg.insurer, period, policies, insured, honest_agents
+                    ),
                 ],
                 ignore_index=True,
             ),
             device_events=device_events(rng, cfg.population, period, people),
-            complaints=genuine_complaints(rng, cfg.insurer, period, people, insured, policies),
+            complaints=pd.concat(
+                [
+                    genuine_complaints(rng, cfg.insurer, period, people, insured, policies),
+                    agent_assisted_complaints(
+                        rng, cfg.insurer, period, honest_agents, insured, policies
+                    ),
+                ],
+                ignore_index=True,
+            ),
         ),
     ]
     truth = collect(fragments, "truth")

@@ -9,7 +9,7 @@ import pandas as pd
 from pipeline.config import CollectionConfig
 from pipeline.simulate import texts
 from pipeline.simulate.complaints import complaint_rows
-from pipeline.simulate.population import DAY, Period, event_times, ids
+from pipeline.simulate.population import DAY, HOUR, Period, event_times, ids
 from pipeline.simulate.world import NEVER, Fragment, truth_rows
 
 
@@ -59,11 +59,21 @@ def collection_agencies(
 ) -> Fragment:
     agencies = intermediaries[intermediaries["kind"] == "collection_agency"]
     improper = rng.random(len(agencies)) < cfg.improper_share
+    n = len(agencies)
     # Conduct varies by agency: some lawful ones are pushy, some improper ones restrained.
-    style = rng.uniform(0.5, 1.8, len(agencies))
-    calls_per_day = style * np.where(improper, cfg.improper_calls_per_day, cfg.lawful_calls_per_day)
-    night_share = style * np.where(improper, cfg.improper_night_share, 0.04)
-    third_party_share = style * np.where(improper, cfg.improper_third_party_share, 0.06)
+    calls_per_day = np.where(
+        improper,
+        cfg.improper_calls_per_day.uniform(rng, n),
+        cfg.lawful_calls_per_day.uniform(rng, n),
+    )
+    night_share = np.where(
+        improper, cfg.improper_night_share.uniform(rng, n), cfg.lawful_night_share.uniform(rng, n)
+    )
+    third_party_share = np.where(
+        improper,
+        cfg.improper_third_party_share.uniform(rng, n),
+        cfg.lawful_third_party_share.uniform(rng, n),
+    )
     agency = rng.integers(0, len(agencies), len(debtors))
     bad = improper[agency]
     start = debtors["distress_t"].to_numpy() + rng.integers(5 * DAY, 30 * DAY, len(debtors))
@@ -76,12 +86,7 @@ def collection_agencies(
         {
             "account_id": debtors["account_id"].to_numpy()[debtor],
             "agency_id": agencies["intermediary_id"].to_numpy()[agency[debtor]],
-            "t": event_times(
-                rng,
-                start[debtor],
-                end[debtor],
-                night_share=night_share[agency[debtor]],
-            ),
+            "t": _contact_times(rng, start[debtor], end[debtor], night_share[agency[debtor]]),
             "method": np.array(["call", "sms", "visit"])[
                 rng.choice(3, len(debtor), p=[0.8, 0.18, 0.02])
             ],
@@ -109,3 +114,16 @@ def collection_agencies(
         active_to=bad_agencies["active_to"].to_numpy(),
     )
     return Fragment(collection_events=events, complaints=complaints, truth=truth)
+
+
+def _contact_times(rng: np.random.Generator, lo, hi, night_share) -> np.ndarray:
+    """Office hours (8 am to 9 pm), or the early morning and late evening for ``night_share``."""
+    day = lo + (rng.random(len(lo)) * np.maximum(hi - lo, 1)).astype(np.int64) // DAY * DAY
+    late = rng.random(len(lo)) < night_share
+    evening = np.where(rng.random(len(lo)) < 0.5, 21 * HOUR, 5 * HOUR)
+    hour = np.where(
+        late,
+        evening + rng.integers(0, 3 * HOUR, len(lo)),
+        rng.integers(8 * HOUR, 21 * HOUR, len(lo)),
+    )
+    return np.clip(day + hour, lo, np.maximum(hi - 1, lo))

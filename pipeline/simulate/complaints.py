@@ -82,3 +82,27 @@ def _product_wave(
             "结算利率突然下调，业务员当初承诺的收益无法兑现，请给说法。",
         ),
     )
+
+
+def agent_assisted_complaints(
+    rng: np.random.Generator,
+    cfg: InsurerConfig,
+    period: Period,
+    agents: pd.DataFrame,
+    insured: pd.DataFrame,
+    policies: pd.DataFrame,
+) -> pd.DataFrame:
+    """Honest agents who file claims complaints for their clients, giving their own phone:
+    the same mark a surrender agent leaves, for a good reason."""
+    assisting = np.flatnonzero(rng.random(len(agents)) < cfg.assisting_agent_share)
+    rate = cfg.assisted_complaints_per_year.uniform(rng, len(assisting))
+    agent = np.repeat(assisting, rng.poisson(rate * period.seconds / YEAR))
+    policy = rng.integers(0, len(policies), len(agent))
+    return complaint_rows(
+        account_id=policies["account_id"].to_numpy()[policy],
+        t=event_times(rng, np.zeros(len(agent)), np.full(len(agent), period.seconds), 0.02),
+        category="claims",
+        target_id=None,
+        contact_phone=agents["phone_digits"].to_numpy()[agent],
+        text=texts.genuine(rng, np.full(len(agent), "claims")),
+    )

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import InsurerConfig
-from pipeline.simulate.population import DAY, Period, event_times, ids
+from pipeline.simulate.population import DAY, MONTH, Period, event_times, ids
 from pipeline.simulate.world import NEVER, transfers
 
 YEAR = 365 * DAY
@@ -93,3 +93,39 @@ def refund_payments(
 
 def policies_table(policies: pd.DataFrame) -> pd.DataFrame:
     return policies.drop(columns="holder")
+
+
+def premiums_paid_to_agents(
+    rng: np.random.Generator,
+    cfg: InsurerConfig,
+    period: Period,
+    policies: pd.DataFrame,
+    insured: pd.DataFrame,
+    agents: pd.DataFrame,
+) -> pd.DataFrame:
+    """Agents who collect premiums for the insurer, for their own policies and for half of
+    those sold directly: many clients pay them every month, an honest reason for an agent to
+    receive money from many payers."""
+    collecting = agents["intermediary_id"].to_numpy()[
+        rng.random(len(agents)) < cfg.premium_collecting_agent_share
+    ]
+    if len(collecting) == 0:
+        return transfers([], [], [], [])
+    sold_directly = pd.isna(policies["intermediary_id"]).to_numpy()
+    collector = np.where(
+        sold_directly & (rng.random(len(policies)) < 0.5),
+        collecting[rng.integers(0, len(collecting), len(policies))],
+        policies["intermediary_id"].to_numpy(),
+    )
+    paying = np.flatnonzero(
+        np.isin(collector, collecting) & (policies["surrendered_t"].to_numpy() == NEVER)
+    )
+    months = period.seconds // MONTH
+    policy = np.repeat(paying, months)
+    month = np.tile(np.arange(months), len(paying))
+    return transfers(
+        insured["bank_account_id"].to_numpy()[policies["holder"].to_numpy()[policy]],
+        collector[policy],
+        month * MONTH + rng.integers(0, 28 * DAY, len(policy)),
+        policies["premium"].to_numpy()[policy] / 12,
+    )

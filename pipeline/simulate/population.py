@@ -174,6 +174,20 @@ def make_intermediaries(rng: np.random.Generator, n_accounts: int, cfg: Populati
     )
 
 
+def banking_intermediaries(
+    rng: np.random.Generator, people: pd.DataFrame, intermediaries: pd.DataFrame
+) -> pd.DataFrame:
+    """Half of the intermediaries bank here themselves: one to three of their own or their
+    family's accounts carry the intermediary's phone, an honest link from phone to account."""
+    owners = np.flatnonzero(rng.random(len(intermediaries)) < 0.5)
+    accounts = np.repeat(owners, rng.integers(1, 4, len(owners)))
+    individuals = np.flatnonzero(~people["is_business"].to_numpy())
+    chosen = rng.choice(individuals, min(len(accounts), len(individuals)), replace=False)
+    phones = people["phone_digits"].to_numpy().copy()
+    phones[chosen] = intermediaries["phone_digits"].to_numpy()[accounts[: len(chosen)]]
+    return people.assign(phone_digits=phones)
+
+
 def intermediaries_table(rng: np.random.Generator, intermediaries: pd.DataFrame) -> pd.DataFrame:
     return intermediaries.assign(
         phone=pii.format_phones(rng, pd.Series(intermediaries["phone_digits"]))

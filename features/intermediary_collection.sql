@@ -1,0 +1,29 @@
+-- How a collection agency treats debtors (last 90 days).
+WITH recent AS (
+    SELECT e.*, s.snapshot_date
+    FROM collection_events e
+    JOIN snapshots s
+      ON e.ts < s.snapshot_date AND e.ts >= s.snapshot_date - INTERVAL 90 DAY
+),
+per_agency AS (
+    SELECT
+        agency_id,
+        snapshot_date,
+        count(DISTINCT account_id) AS debtors_contacted_90d,
+        avg(CASE WHEN hour(ts) < 8 OR hour(ts) >= 21 THEN 1.0 ELSE 0.0 END)
+            AS night_contact_share_90d,
+        count(*) / count(DISTINCT (account_id, date_trunc('day', ts)))
+            AS contacts_per_debtor_day_90d,
+        avg(CASE WHEN contacted_third_party THEN 1.0 ELSE 0.0 END) AS third_party_share_90d
+    FROM recent
+    GROUP BY ALL
+)
+SELECT
+    u.entity_id,
+    u.snapshot_date,
+    coalesce(p.debtors_contacted_90d, 0) AS debtors_contacted_90d,
+    p.night_contact_share_90d,
+    p.contacts_per_debtor_day_90d,
+    p.third_party_share_90d
+FROM intermediary_snapshots u
+LEFT JOIN per_agency p ON p.agency_id = u.entity_id AND p.snapshot_date = u.snapshot_date

@@ -1,0 +1,26 @@
+-- Money paid to the intermediary itself or to accounts registered with its phone
+-- (last 90 days): where hidden fees, kickbacks and "service" fees land.
+WITH linked AS (
+    SELECT i.intermediary_id, a.account_id AS receiver
+    FROM intermediaries i
+    JOIN accounts a ON a.phone = i.phone
+    UNION ALL
+    SELECT intermediary_id, intermediary_id FROM intermediaries
+),
+received AS (
+    SELECT k.intermediary_id, s.snapshot_date, t.src_id, t.amount, t.dst_id
+    FROM transactions t
+    JOIN linked k ON k.receiver = t.dst_id
+    JOIN snapshots s
+      ON t.ts < s.snapshot_date AND t.ts >= s.snapshot_date - INTERVAL 90 DAY
+)
+SELECT
+    u.entity_id,
+    u.snapshot_date,
+    coalesce(count(DISTINCT r.src_id), 0) AS distinct_payers_to_it_90d,
+    coalesce(sum(r.amount), 0) AS amount_paid_to_it_90d,
+    coalesce(count(DISTINCT r.dst_id) FILTER (WHERE r.dst_id <> u.entity_id), 0)
+        AS phone_linked_accounts_paid_90d
+FROM intermediary_snapshots u
+LEFT JOIN received r ON r.intermediary_id = u.entity_id AND r.snapshot_date = u.snapshot_date
+GROUP BY ALL
