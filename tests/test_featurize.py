@@ -11,8 +11,12 @@ SNAPSHOT = utc("2025-07-01")
 def truncate_at(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """Delete every event at or after ``cutoff``, and every fact that became true then."""
     out = dict(tables)
-    for name in ("transactions", "device_events"):
+    for name in ("transactions", "device_events", "complaints", "collection_events"):
         out[name] = tables[name][tables[name]["ts"] < cutoff]
+    policies = tables["policies"][tables["policies"]["issued_at"] < cutoff].copy()
+    surrendered_later = ~(policies["surrendered_at"] < cutoff)
+    policies.loc[surrendered_later, ["surrendered_at", "refund_amount"]] = None
+    out["policies"] = policies
     loans = tables["loans"][tables["loans"]["applied_at"] < cutoff].copy()
     for column in ("disbursed_at", "defaulted_at", "repaid_at"):
         loans[column] = loans[column].where(loans[column] < cutoff)
@@ -24,17 +28,7 @@ def truncate_at(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> dict[s
 @pytest.mark.parametrize("entity", ["account", "intermediary"])
 def test_features_ignore_everything_from_the_cutoff_on(entity, tiny_clean_dir, tmp_path):
     full = connect(tiny_clean_dir)
-    tables = {
-        name: full.con.execute(f"SELECT * FROM {name}").df()
-        for name in (
-            "accounts",
-            "intermediaries",
-            "transactions",
-            "device_events",
-            "loans",
-            "labels",
-        )
-    }
+    tables = {name: full.con.execute(f"SELECT * FROM {name}").df() for name in full.present}
     before = compute_features(full, entity, pd.DatetimeIndex([SNAPSHOT]))
     after = compute_features(
         connect(write_tables(tmp_path, truncate_at(tables, SNAPSHOT))),
