@@ -16,6 +16,7 @@ import pandas as pd
 from pipeline.config import SimulateConfig
 from pipeline.io import atomic_dir
 from pipeline.simulate import insurance, pii
+from pipeline.simulate.codes import to_strings
 from pipeline.simulate.collection import collection_agencies, distressed_debtors
 from pipeline.simulate.complaints import agent_assisted_complaints, genuine_complaints
 from pipeline.simulate.debt_relief import debt_relief_agencies
@@ -114,7 +115,7 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
     innocents = pd.DataFrame({"entity_type": "account", "entity_id": people["account_id"]})
     innocents = innocents[~innocents["entity_id"].isin(truth["entity_id"])]
     labels = investigate(rng, cfg.labels, period, truth, innocents)
-    return {
+    tables = {
         "accounts": accounts_table(rng, people, insured, period),
         "intermediaries": intermediaries_table(rng, intermediaries),
         "transactions": _transactions_table(fragments, period),
@@ -128,6 +129,27 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
             truth, period, active_from_t="active_from", active_to_t="active_to"
         ),
     }
+    return {name: _with_string_ids(name, frame) for name, frame in tables.items()}
+
+
+ID_COLUMNS = {
+    "accounts": ["account_id"],
+    "intermediaries": ["intermediary_id"],
+    "transactions": ["txn_id", "src_id", "dst_id", "device_id"],
+    "device_events": ["account_id", "device_id"],
+    "loans": ["loan_id", "account_id", "intermediary_id", "device_id"],
+    "policies": ["policy_id", "account_id", "intermediary_id"],
+    "complaints": ["complaint_id", "account_id", "target_id"],
+    "collection_events": ["event_id", "account_id", "agency_id"],
+    "labels": ["entity_id"],
+    f"{TRUTH_DIR}/truth": ["entity_id", "gang_id"],
+}
+
+
+def _with_string_ids(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(
+        **{c: to_strings(frame[c]).to_pandas(types_mapper=pd.ArrowDtype) for c in ID_COLUMNS[name]}
+    )
 
 
 def _timed(frame: pd.DataFrame, period: Period, **renames: str) -> pd.DataFrame:
@@ -153,7 +175,7 @@ def _in_time_order(frame: pd.DataFrame, time_column: str) -> pd.DataFrame:
 
 def _sorted_with_ids(frame: pd.DataFrame, time_column: str, id_column: str, prefix: str):
     frame = _in_time_order(frame, time_column)
-    frame.insert(0, id_column, ids(prefix, np.arange(len(frame)), 9))
+    frame.insert(0, id_column, ids(prefix, np.arange(len(frame))))
     return frame
 
 

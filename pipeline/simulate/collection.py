@@ -109,7 +109,7 @@ def collection_agencies(
         entity_type="intermediary",
         entity_id=agencies["intermediary_id"].to_numpy()[bad_agencies.index],
         typology="improper_collection",
-        gang_id=ids("IC", bad_agencies.index.to_numpy(), 4),
+        gang_id=ids("IC", bad_agencies.index.to_numpy()),
         active_from=bad_agencies["active_from"].to_numpy(),
         active_to=bad_agencies["active_to"].to_numpy(),
     )

@@ -7,6 +7,7 @@ import pandas as pd
 
 from pipeline.config import InsurerConfig
 from pipeline.simulate import texts
+from pipeline.simulate.codes import NO_ID
 from pipeline.simulate.population import DAY, Period, event_times
 
 BANK_CATEGORIES = np.array(["service", "fees", "card"])
@@ -53,7 +54,7 @@ def genuine_complaints(
         t=event_times(rng, np.zeros(len(category)), np.full(len(category), period.seconds), 0.05),
         category=category,
         target_id=np.concatenate(
-            [np.full(len(bank), None), policies["intermediary_id"].to_numpy()[insurer]]
+            [np.full(len(bank), NO_ID), policies["intermediary_id"].to_numpy()[insurer]]
         ),
         contact_phone=np.concatenate(
             [people["phone_digits"].to_numpy()[bank], insured["phone_digits"].to_numpy()[holder]]
@@ -102,7 +103,7 @@ def agent_assisted_complaints(
         account_id=policies["account_id"].to_numpy()[policy],
         t=event_times(rng, np.zeros(len(agent)), np.full(len(agent), period.seconds), 0.02),
         category="claims",
-        target_id=None,
+        target_id=NO_ID,
         contact_phone=agents["phone_digits"].to_numpy()[agent],
         text=texts.genuine(rng, np.full(len(agent), "claims")),
     )

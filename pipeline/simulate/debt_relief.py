@@ -8,6 +8,7 @@ import pandas as pd
 
 from pipeline.config import DebtReliefConfig
 from pipeline.simulate import texts
+from pipeline.simulate.codes import NO_ID
 from pipeline.simulate.complaints import complaint_rows
 from pipeline.simulate.population import DAY, MONTH, Period, ids
 from pipeline.simulate.world import Fragment, transfers, truth_rows
@@ -53,7 +54,7 @@ def debt_relief_agencies(
         account_id=debtors["account_id"].to_numpy()[clients][filed],
         t=signed_t[filed] + rng.integers(DAY, 14 * DAY, len(filed)),
         category="collection_harassment",
-        target_id=None,
+        target_id=NO_ID,
         contact_phone=phone[filed],
         text=texts.scheme(rng, "debt_relief", advisor[filed], phone[filed]),
     )
@@ -63,7 +64,7 @@ def debt_relief_agencies(
         entity_type="intermediary",
         entity_id=advisor_ids[first.index],
         typology="debt_relief_agency",
-        gang_id=ids("DR", first.index.to_numpy(), 4),
+        gang_id=ids("DR", first.index.to_numpy()),
         active_from=first.to_numpy(),
         active_to=last.to_numpy() + 4 * MONTH,
     )

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import InsurerConfig
+from pipeline.simulate.codes import NO_ID, code
 from pipeline.simulate.population import DAY, MONTH, Period, event_times, ids
 from pipeline.simulate.world import NEVER, transfers
 
 YEAR = 365 * DAY
-INSURER_PARTY = "XINSURER01"
+INSURER_PARTY = code("XI", 1)
 
 
 def insured_people(rng: np.random.Generator, cfg: InsurerConfig, people: pd.DataFrame):
@@ -44,7 +45,7 @@ def policies(rng: np.random.Generator, insured: pd.DataFrame, agents: pd.DataFra
         {
             "holder": holder,
             "account_id": insured["insurer_account_id"].to_numpy()[holder],
-            "intermediary_id": np.where(sold_by_agent, agent, None),
+            "intermediary_id": np.where(sold_by_agent, agent, NO_ID),
             "issued_t": np.minimum(issued_t, -DAY),
             "premium": np.round(rng.lognormal(8.3, 0.6, len(holder)), 0),
             "surrendered_t": NEVER,
@@ -111,7 +112,7 @@ def premiums_paid_to_agents(
     ]
     if len(collecting) == 0:
         return transfers([], [], [], [])
-    sold_directly = pd.isna(policies["intermediary_id"]).to_numpy()
+    sold_directly = policies["intermediary_id"].to_numpy() == NO_ID
     collector = np.where(
         sold_directly & (rng.random(len(policies)) < 0.5),
         collecting[rng.integers(0, len(collecting), len(policies))],

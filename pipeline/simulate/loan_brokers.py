@@ -38,7 +38,7 @@ def illegal_brokers(
     clients, collectors = chosen[: client_counts.sum()], chosen[client_counts.sum() :]
     client_broker = np.repeat(np.arange(count), client_counts)
     collector_broker = np.repeat(np.arange(count), collector_counts)
-    broker_device = ids("DB", client_broker * 3 + rng.integers(0, 3, len(clients)), 6)
+    broker_device = ids("DB", client_broker * 3 + rng.integers(0, 3, len(clients)))
 
     loans = loan_applications(
         rng,
@@ -76,7 +76,7 @@ def illegal_brokers(
     passed = fees[np.isin(fees["dst_id"], collector_ids)]
     onward = transfers(
         passed["dst_id"].to_numpy(),
-        ids("Y", rng.integers(0, 10**6, len(passed)), 7),
+        ids("Y", rng.integers(0, 10**6, len(passed))),
         passed["t"].to_numpy() + rng.integers(DAY, 3 * DAY, len(passed)),
         passed["amount"].to_numpy() * 0.95,
     )
@@ -94,14 +94,14 @@ def illegal_brokers(
             "t": event_times(
                 rng, window_start[collector_broker][who], window_end[collector_broker][who], 0.05
             ),
-            "device_id": ids("DB", collector_broker[who] * 3 + rng.integers(0, 3, len(who)), 6),
+            "device_id": ids("DB", collector_broker[who] * 3 + rng.integers(0, 3, len(who))),
             "ip": None,
         }
     )
 
     licensed = intermediaries["licensed"].to_numpy().copy()
     licensed[illegal] = rng.random(count) < 0.5
-    gang_ids = ids("LB", np.arange(count), 4)
+    gang_ids = ids("LB", np.arange(count))
     truth = pd.concat(
         [
             truth_rows(

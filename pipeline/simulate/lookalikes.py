@@ -25,7 +25,7 @@ def ecommerce_sellers(
     seller = np.repeat(np.arange(len(sellers)), counts)
     seller_ids = people["account_id"].to_numpy()[sellers][seller]
     sales = transfers(
-        ids("P", rng.integers(0, 10**8, len(seller)), 8),
+        ids("P", rng.integers(0, 10**8, len(seller))),
         seller_ids,
         event_times(rng, lo[seller], np.full(len(seller), period.seconds), night_share=0.12),
         rng.lognormal(5.0, 0.7, len(seller)),
@@ -35,7 +35,7 @@ def ecommerce_sellers(
     payouts = weekly["amount"].sum()
     payout_flows = transfers(
         payouts["dst_id"].to_numpy(),
-        ids("S", rng.integers(0, 5_000, len(payouts)), 5),
+        ids("S", rng.integers(0, 5_000, len(payouts))),
         (payouts["week"].to_numpy() + 1) * 7 * DAY + 11 * HOUR,
         payouts["amount"].to_numpy() * rng.uniform(0.6, 0.95, len(payouts)),
         channel="transfer",
@@ -83,7 +83,7 @@ def salaries(
     employer = employer_of[earner]
     amount = people["monthly_income"].to_numpy()[earner] * rng.uniform(0.95, 1.05, len(earner))
     pay = transfers(
-        np.where(employer >= 0, account_ids[np.maximum(employer, 0)], ids("E", earner % 997, 4)),
+        np.where(employer >= 0, account_ids[np.maximum(employer, 0)], ids("E", earner % 997)),
         account_ids[earner],
         paid_t,
         amount,
@@ -95,7 +95,7 @@ def salaries(
     )
     funded = funding["amount"].sum()
     funding_flows = transfers(
-        ids("F", rng.integers(0, 10_000, len(funded)), 5),
+        ids("F", rng.integers(0, 10_000, len(funded))),
         funded["src_id"].to_numpy(),
         funded["month"].to_numpy() * MONTH + 9 * DAY + 8 * HOUR,
         funded["amount"].to_numpy() * 1.02,

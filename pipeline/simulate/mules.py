@@ -66,11 +66,11 @@ def mule_gangs(
     )
     layered = rng.random(len(receiver)) < 0.3
     peer = member_ids[first_member[receiver] + rng.integers(0, sizes[gang[receiver]])]
-    cash_out = ids("C", gang[receiver] * 4 + rng.integers(0, 4, len(receiver)), 6)
+    cash_out = ids("C", gang[receiver] * 4 + rng.integers(0, 4, len(receiver)))
     transactions = pd.concat(
         [
             transfers(
-                ids("P", rng.integers(0, 10**8, len(receiver)), 8),
+                ids("P", rng.integers(0, 10**8, len(receiver))),
                 member_ids[receiver],
                 received_t,
                 received,
@@ -81,7 +81,7 @@ def mule_gangs(
                 np.where(layered, peer, cash_out),
                 received_t + 600 + delay.astype(np.int64),
                 received * rng.uniform(0.92, 1.0, len(receiver)),
-                device=ids("DG", member_device[receiver], 6),
+                device=ids("DG", member_device[receiver]),
             ),
         ],
         ignore_index=True,
@@ -101,7 +101,6 @@ def mule_gangs(
                     member_device[who],
                     gang[who] * MAX_DEVICES_PER_GANG + rng.integers(0, devices[gang[who]]),
                 ),
-                6,
             ),
             "ip": gang_ips[2 * gang[who] + rng.integers(0, 2, len(who))],
         }
@@ -114,7 +113,7 @@ def mule_gangs(
             entity_type="account",
             entity_id=member_ids,
             typology="mule_account",
-            gang_id=ids("MG", gang, 4),
+            gang_id=ids("MG", gang),
             active_from=start,
             active_to=end,
         ),

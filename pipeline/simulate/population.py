@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipeline.config import PopulationConfig
 from pipeline.simulate import pii
+from pipeline.simulate.codes import NO_ID, code
 from pipeline.simulate.world import NEVER, transfers
 
 DAY = 86_400
@@ -49,8 +50,9 @@ class Period:
         return 1 + (factor_at_end - 1) * progress
 
 
-def ids(prefix: str, numbers: np.ndarray, width: int = 7) -> np.ndarray:
-    return (prefix + pd.Series(numbers).astype(str).str.zfill(width)).to_numpy()
+def ids(prefix: str, numbers) -> np.ndarray:
+    """Integer identifier codes (see ``codes``): strings only when the tables are written."""
+    return code(prefix, numbers)
 
 
 def event_times(
@@ -88,7 +90,7 @@ def make_people(rng: np.random.Generator, n: int, cfg: PopulationConfig, period:
     region = rng.integers(0, len(REGIONS), n)
     birth_year = rng.integers(1950, 2005, n)
     phone = pii.mobile_numbers(rng, n).to_numpy()
-    device = ids("D", np.arange(n), 8)
+    device = ids("D", np.arange(n))
     # Many customers also use a tablet, a laptop or a replaced handset.
     extra_devices = rng.choice(5, n, p=[0.55, 0.27, 0.11, 0.05, 0.02])
     in_family = np.flatnonzero(rng.random(n) < cfg.family_share)
@@ -161,7 +163,7 @@ def make_intermediaries(rng: np.random.Generator, n_accounts: int, cfg: Populati
     n = max(40, round(n_accounts * cfg.intermediaries_per_1000_accounts / 1000))
     return pd.DataFrame(
         {
-            "intermediary_id": ids("I", np.arange(n), 5),
+            "intermediary_id": ids("I", np.arange(n)),
             "kind": rng.choice(INTERMEDIARY_KINDS, n, p=INTERMEDIARY_KIND_WEIGHTS),
             "registered_at": period.timestamps(-(rng.random(n) * 8 * 365 * DAY).astype(np.int64)),
             "licensed": rng.random(n) < 0.8,
@@ -226,7 +228,7 @@ def everyday_transactions(
         np.where(incoming, own, counterpart),
         t,
         rng.lognormal(5.0, 1.1, len(t)),
-        device=np.where(app & ~incoming, people["device_id"].to_numpy()[owner], None),
+        device=np.where(app & ~incoming, people["device_id"].to_numpy()[owner], NO_ID),
     )
     spending["channel"] = np.where(
         app, "app", rng.choice(np.array(["pos", "atm", "branch"]), len(t))
@@ -246,9 +248,9 @@ def device_events(
     extra = people["extra_devices"].to_numpy()[owner]
     on_extra = np.flatnonzero((extra > 0) & (rng.random(len(owner)) < 0.3))
     which = rng.integers(1, extra[on_extra] + 1)
-    device[on_extra] = ids("DX", owner[on_extra] * 5 + which, 9)
+    device[on_extra] = ids("DX", owner[on_extra] * 5 + which)
     terminal_users = rng.random(len(people)) < cfg.shared_terminal_share
-    terminal = ids("DK", rng.integers(0, max(1, terminal_users.sum() // 15), len(people)), 6)
+    terminal = ids("DK", rng.integers(0, max(1, terminal_users.sum() // 15), len(people)))
     on_terminal = terminal_users[owner] & (rng.random(len(owner)) < 0.3)
     away = rng.random(len(owner)) < 0.2
     return pd.DataFrame(
@@ -340,8 +342,8 @@ def honest_loans(
     has_office_tablet = rng.random(len(brokers)) < 0.45
     at_office = referred & has_office_tablet[broker] & (rng.random(len(loans)) < 0.5)
     return loans.assign(
-        intermediary_id=np.where(referred, broker_ids, None),
-        device_id=np.where(at_office, ids("DO", broker, 5), loans["device_id"]),
+        intermediary_id=np.where(referred, broker_ids, NO_ID),
+        device_id=np.where(at_office, ids("DO", broker), loans["device_id"]),
     )
 
 

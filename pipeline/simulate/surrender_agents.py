@@ -89,7 +89,7 @@ def surrender_agents(
     active_to = np.zeros(count, dtype=np.int64)
     np.maximum.at(active_to, agent, surrendered_t + 5 * DAY)
     active_to = np.maximum(active_to, active_from)
-    gang_ids = ids("SA", np.arange(count), 4)
+    gang_ids = ids("SA", np.arange(count))
     truth = pd.concat(
         [
             truth_rows(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pipeline.simulate.codes import NO_ID
+
 # Simulation time of a fact that never happened (a loan never defaulted, a policy kept).
 NEVER = -(2**62)
 
@@ -35,7 +37,7 @@ def collect(fragments: list[Fragment], table: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def transfers(src, dst, t, amount, *, channel: str = "app", device=None) -> pd.DataFrame:
+def transfers(src, dst, t, amount, *, channel: str = "app", device=NO_ID) -> pd.DataFrame:
     """A batch of transactions in simulation seconds (amounts rounded to cents)."""
     return pd.DataFrame(
         {
