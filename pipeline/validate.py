@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipeline.contract import ENTITY_TABLES, TABLES, Column, Table
 from pipeline.errors import InputError
 from pipeline.pseudonymize import pseudonymize
 
 MAX_EXAMPLES = 5
+BATCH_ROWS = 2_000_000
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 
@@ -47,8 +52,22 @@ class Report:
         # Rows are named by their key, or by their first column in tables without a key.
         named_by = table.key or table.columns[0].name
         ids = frame.loc[bad, named_by if named_by in frame else column]
-        ids = ids.astype(str).head(MAX_EXAMPLES)
-        self.problems.append(Problem(table.name, column, rule, int(bad.sum()), tuple(ids)))
+        self.add(Problem(table.name, column, rule, int(bad.sum()), tuple(ids.astype(str).head(5))))
+
+    def add(self, problem: Problem) -> None:
+        """Record a problem; one broken again in a later batch adds its rows to the first."""
+        for i, known in enumerate(self.problems):
+            if (known.table, known.column, known.rule) == (
+                problem.table,
+                problem.column,
+                problem.rule,
+            ):
+                examples = (known.examples + problem.examples)[:MAX_EXAMPLES]
+                self.problems[i] = Problem(
+                    known.table, known.column, known.rule, known.rows + problem.rows, examples
+                )
+                return
+        self.problems.append(problem)
 
 
 def table_sources(raw_dir: Path) -> dict[str, Path]:
@@ -64,69 +83,132 @@ def table_sources(raw_dir: Path) -> dict[str, Path]:
     return sources
 
 
-def read_table(name: str, path: Path, report: Report) -> pd.DataFrame | None:
-    """Read one table; a file that cannot be parsed (a ragged CSV row, a corrupt Parquet
-    file) is a problem of its table, reported with all the others."""
+def read_batches(name: str, path: Path, report: Report) -> Iterator[pd.DataFrame]:
+    """Yield a table in batches of rows, so that no stage holds a whole large table.
+
+    A file that cannot be parsed (a ragged CSV row, a corrupt Parquet file) is a problem of
+    its table, reported with all the others.
+    """
+    files = sorted(path.glob("*.parquet")) + sorted(path.glob("*.csv")) if path.is_dir() else [path]
     try:
-        return _read_table(path)
+        for file in files:
+            if file.suffix == ".parquet":
+                for batch in pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS):
+                    yield batch.to_pandas()
+            else:
+                yield from pd.read_csv(
+                    file, dtype=str, keep_default_na=False, na_values=[""],
+                    encoding="utf-8-sig", chunksize=BATCH_ROWS,
+                )  # fmt: skip
     except (ValueError, OSError, pd.errors.ParserError) as err:
         reason = " ".join(str(err).split())[:200]
-        report.problems.append(Problem(name, "*", f"unreadable file: {reason}", 0, ()))
-        return None
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    files = sorted(path.glob("*.parquet")) + sorted(path.glob("*.csv")) if path.is_dir() else [path]
-    parts = [
-        pd.read_parquet(f)
-        if f.suffix == ".parquet"
-        else pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-        for f in files
-    ]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        report.add(Problem(name, "*", f"unreadable file: {reason}", 0, ()))
 
 
 EARLIEST = pd.Timestamp("1990-01-01", tz="UTC")
 
 
-def validate_table(
+@dataclass
+class _Seen:
+    """What the batches of one table add up to, for the checks that need all of it."""
+
+    rows: int = 0
+    keys: list[pa.Array] = field(default_factory=list)
+    row_hashes: list[np.ndarray] = field(default_factory=list)
+    first_values: list[np.ndarray] = field(default_factory=list)
+    outside_parties: int = 0
+
+
+def validate_batches(
     table: Table,
-    frame: pd.DataFrame | None,
+    batches: Iterable[pd.DataFrame] | None,
     *,
     keys: dict[str, pd.Series],
     report: Report,
     now: pd.Timestamp,
-) -> pd.DataFrame | None:
-    """Coerce one table to the contract's types and record everything that breaks it.
+) -> Iterator[pd.DataFrame]:
+    """Yield each batch coerced to the contract's types, recording what breaks it.
 
-    ``keys`` holds the keys of the entity tables checked before, for references; tables are
-    checked in contract order, entities first. Timestamps must fall between 1990 and
-    ``now`` (plus a day of clock skew).
+    Checks that need the whole table (duplicates, emptiness, outside parties) run after
+    the last batch, so the generator must be exhausted. ``keys`` holds the keys of the
+    entity tables checked before, for references; tables go in contract order, entities
+    first. Timestamps must fall between 1990 and ``now`` (plus a day of clock skew).
     """
-    if frame is None:
+    if batches is None:
         if table.required:
-            report.problems.append(Problem(table.name, "*", "required table missing", 0, ()))
+            report.add(Problem(table.name, "*", "required table missing", 0, ()))
         else:
             report.warnings.append(f"optional table {table.name} absent: its features are skipped")
-        return None
-    if frame.empty and table.required:
-        report.problems.append(Problem(table.name, "*", "required table is empty", 0, ()))
-    checked = _check_table(table, frame, report, latest=now + pd.Timedelta(days=1))
-    _check_references(table, checked, keys, report)
-    if table.name in ENTITY_TABLES and table.key in checked:
-        keys[table.name] = checked[table.key]
-    return checked
+        return
+    seen = _Seen()
+    latest = now + pd.Timedelta(days=1)
+    for batch in batches:
+        checked = _check_table(table, batch, report, latest=latest)
+        _check_references(table, checked, keys, report)
+        _remember(table, checked, keys, seen)
+        yield checked
+    if seen.rows == 0 and table.required:
+        report.add(Problem(table.name, "*", "required table is empty", 0, ()))
+    _check_duplicates(table, seen, report)
+    if table.name in ENTITY_TABLES and seen.keys:
+        keys[table.name] = pd.Series(pa.chunked_array(seen.keys).to_pandas(), dtype="string")
+    if table.name == "transactions" and seen.rows:
+        report.outside_party_share = seen.outside_parties / seen.rows
+        report.warnings.append(
+            f"transactions: {report.outside_party_share:.1%} have an outside party"
+        )
+    report.row_counts[table.name] = seen.rows
+
+
+def _remember(table: Table, frame: pd.DataFrame, keys: dict, seen: _Seen) -> None:
+    seen.rows += len(frame)
+    if table.key and table.key in frame:
+        seen.keys.append(pa.array(frame[table.key].astype("string"), type=pa.string()))
+    elif not frame.empty:
+        naive = frame.apply(
+            lambda c: c.dt.tz_convert(None) if isinstance(c.dtype, pd.DatetimeTZDtype) else c
+        )
+        seen.row_hashes.append(pd.util.hash_pandas_object(naive, index=False).to_numpy())
+        seen.first_values.append(frame.iloc[:, 0].astype(str).to_numpy())
+    if table.name == "transactions" and {"src_id", "dst_id"} <= set(frame.columns):
+        parties = _known(keys, ENTITY_TABLES)
+        outside = ~frame["src_id"].isin(parties) | ~frame["dst_id"].isin(parties)
+        seen.outside_parties += int(outside.sum())
+
+
+def _check_duplicates(table: Table, seen: _Seen, report: Report) -> None:
+    if seen.keys:
+        counts = pc.value_counts(pa.chunked_array(seen.keys).combine_chunks())
+        repeated = counts.filter(pc.greater(counts.field("counts"), 1))
+        if len(repeated):
+            values = repeated.field("values").to_pylist()
+            times = repeated.field("counts").to_pylist()
+            examples = [v for v, n in zip(values, times, strict=True) for _ in range(n)]
+            report.add(
+                Problem(table.name, table.key, "duplicate key", sum(times),
+                        tuple(str(v) for v in examples[:MAX_EXAMPLES]))
+            )  # fmt: skip
+    elif seen.row_hashes:
+        repeated = pd.Series(np.concatenate(seen.row_hashes)).duplicated(keep="first").to_numpy()
+        if repeated.any():
+            firsts = np.concatenate(seen.first_values)[repeated]
+            report.add(
+                Problem(table.name, "*", "duplicate row", int(repeated.sum()),
+                        tuple(firsts[:MAX_EXAMPLES].tolist()))
+            )  # fmt: skip
 
 
 def validate_tables(
     raw: dict[str, pd.DataFrame], *, now: pd.Timestamp
 ) -> tuple[dict[str, pd.DataFrame], Report]:
-    """Validate tables already in memory (small exports and tests)."""
+    """Validate tables already in memory (small exports and tests), each as one batch."""
     report, keys, clean = Report(), {}, {}
     for table in TABLES.values():
-        checked = validate_table(table, raw.get(table.name), keys=keys, report=report, now=now)
-        if checked is not None:
-            clean[table.name] = checked
+        frame = raw.get(table.name)
+        batches = None if frame is None else [frame]
+        checked = list(validate_batches(table, batches, keys=keys, report=report, now=now))
+        if checked:
+            clean[table.name] = checked[0]
     return clean, report
 
 
@@ -134,13 +216,14 @@ def _check_table(
     table: Table, frame: pd.DataFrame, report: Report, *, latest: pd.Timestamp
 ) -> pd.DataFrame:
     extra = sorted(set(frame.columns) - set(table.column_names))
-    if extra:
-        report.warnings.append(f"{table.name}: unknown columns ignored: {', '.join(extra)}")
+    warning = f"{table.name}: unknown columns ignored: {', '.join(extra)}"
+    if extra and warning not in report.warnings:
+        report.warnings.append(warning)
     coerced = {}
     for column in table.columns:
         if column.name not in frame:
             if not column.optional:
-                report.problems.append(
+                report.add(
                     Problem(table.name, column.name, "required column missing", len(frame), ())
                 )
             continue
@@ -149,11 +232,6 @@ def _check_table(
     for column in table.columns:
         if column.name in out:
             _check_values(table, out, column, report, latest=latest)
-    if table.key and table.key in out:
-        report.flag(table, out, table.key, "duplicate key", out[table.key].duplicated(keep=False))
-    elif not out.empty:
-        report.flag(table, out, "*", "duplicate row", out.duplicated(keep="first"))
-    report.row_counts[table.name] = len(out)
     return out.reset_index(drop=True)
 
 
@@ -232,13 +310,6 @@ def _check_references(
             known = frame[column.name].isin(_known(keys, column.references))
             rule = f"unknown reference to {' or '.join(column.references)}"
         report.flag(table, frame, column.name, rule, frame[column.name].notna() & ~known)
-    if table.name == "transactions" and {"src_id", "dst_id"} <= set(frame.columns):
-        parties = _known(keys, ENTITY_TABLES)
-        outside = ~frame["src_id"].isin(parties) | ~frame["dst_id"].isin(parties)
-        report.outside_party_share = float(outside.mean()) if len(frame) else 0.0
-        report.warnings.append(
-            f"transactions: {report.outside_party_share:.1%} have an outside party"
-        )
 
 
 def pseudonymize_table(name: str, frame: pd.DataFrame, key: bytes) -> pd.DataFrame:

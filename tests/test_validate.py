@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import run as bgrisk
-from pipeline.validate import Report, read_table, table_sources, validate_tables
+from pipeline.validate import Report, read_batches, table_sources, validate_tables
 from tests.conftest import NOW, account_rows, transaction_rows, utc, write_tables
 
 
@@ -208,7 +209,7 @@ def test_valid_mixed_export_with_bom_chinese_text_and_time_zones_passes(tmp_path
     )
     reading = Report()
     raw_tables = {
-        name: read_table(name, path, reading)
+        name: pd.concat(read_batches(name, path, reading))
         for name, path in table_sources(tmp_path / "raw").items()
     }
     clean, report = validate_tables(raw_tables, now=NOW)
@@ -252,3 +253,39 @@ def test_the_key_is_never_written(tmp_path, monkeypatch):
     bgrisk()
     for path in (tmp_path / "clean").rglob("*"):
         assert key.encode() not in path.read_bytes()
+
+
+def test_checks_that_span_batches(tmp_path, monkeypatch, capsys):
+    """Large tables are read in batches: duplicates and counts must still see the whole."""
+    from pipeline import validate
+
+    monkeypatch.setattr(validate, "BATCH_ROWS", 2)
+    raw = minimal_raw()
+    raw["transactions"] = transaction_rows(
+        ("2025-01-02", "A1", "A2", 10.0),
+        ("2025-01-03", "A1", "X9", -1.0),
+        ("2025-01-04", "A2", "A1", 5.0),
+        ("2025-01-05", "A2", "A1", -2.0),
+        ("2025-01-06", "A2", "A1", 7.0),
+    ).assign(txn_id=["T1", "T2", "T3", "T4", "T1"])
+    write_raw(tmp_path / "raw", raw, csv={"transactions"})
+    code, message = invoke(
+        "validate", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "clean"),
+        monkeypatch=monkeypatch, capsys=capsys,
+    )  # fmt: skip
+    assert code == 2
+    assert "transactions.txn_id: duplicate key (2 rows; e.g. T1, T1)" in message
+    assert "transactions.amount: must be a finite number > 0 (2 rows; e.g. T2, T4)" in message
+    assert not (tmp_path / "clean").exists()
+
+    raw["transactions"]["txn_id"] = ["T1", "T2", "T3", "T4", "T5"]
+    raw["transactions"]["amount"] = 1.0
+    write_raw(tmp_path / "raw", raw, csv={"transactions"})
+    monkeypatch.setattr(sys, "argv", ["bgrisk", "validate", "--raw", str(tmp_path / "raw"),
+                                      "--out", str(tmp_path / "clean")])  # fmt: skip
+    bgrisk()
+    clean = pd.read_parquet(tmp_path / "clean" / "transactions.parquet")
+    assert clean["txn_id"].tolist() == ["T1", "T2", "T3", "T4", "T5"]
+    report = json.loads((tmp_path / "clean" / "validation_report.json").read_text())
+    assert report["row_counts"]["transactions"] == 5
+    assert report["outside_party_share"] == pytest.approx(1 / 5)

@@ -5,16 +5,27 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pandas.errors import Pandas4Warning
 
 from pipeline.contract import TABLES
 from pipeline.errors import InputError
 from pipeline.io import atomic_dir
 from pipeline.pseudonymize import KEY_VARIABLE, SIMULATION_KEY
 from pipeline.simulate import SIMULATION_MARKER
-from pipeline.validate import Report, pseudonymize_table, read_table, table_sources, validate_table
+from pipeline.validate import (
+    Report,
+    pseudonymize_table,
+    read_batches,
+    table_sources,
+    validate_batches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +46,7 @@ def pseudonym_key(raw_dir: Path) -> bytes:
 
 
 def run(*, raw_dir: Path, out: Path) -> None:
-    """Validate, pseudonymize and write one table at a time, so memory holds one table.
+    """Validate, pseudonymize and write each table batch by batch: memory holds one batch.
 
     Tables go to a staging directory that becomes ``out`` only if no table broke a rule.
     """
@@ -45,17 +56,17 @@ def run(*, raw_dir: Path, out: Path) -> None:
     report, keys = Report(), {}
     with atomic_dir(out) as staging:
         for table in TABLES.values():
-            frame = (
-                read_table(table.name, sources[table.name], report)
+            batches = (
+                read_batches(table.name, sources[table.name], report)
                 if table.name in sources
                 else None
             )
-            checked = validate_table(table, frame, keys=keys, report=report, now=now)
-            if checked is not None and not report.problems:
-                pseudonymize_table(table.name, checked, key).to_parquet(
-                    staging / f"{table.name}.parquet", index=False
-                )
-            del frame, checked
+            checked = validate_batches(table, batches, keys=keys, report=report, now=now)
+            _write_batches(
+                (pseudonymize_table(table.name, batch, key) for batch in checked),
+                staging / f"{table.name}.parquet",
+                report,
+            )
         if report.problems:
             lines = "\n  ".join(str(p) for p in report.problems)
             raise InputError(
@@ -70,3 +81,20 @@ def run(*, raw_dir: Path, out: Path) -> None:
     for warning in report.warnings:
         log.warning(warning)
     log.info("validated %s tables into %s", len(report.row_counts), out)
+
+
+def _write_batches(batches: Iterator[pd.DataFrame], target: Path, report: Report) -> None:
+    """Append batches to one Parquet file; once a problem is known, only keep checking."""
+    writer = None
+    for batch in batches:
+        if report.problems:
+            continue
+        with warnings.catch_warnings():
+            # pyarrow reads time-zone-aware columns through a pandas API deprecated in 3.1.
+            warnings.simplefilter("ignore", Pandas4Warning)
+            arrow = pa.Table.from_pandas(batch, preserve_index=False)
+        if writer is None:
+            writer = pq.ParquetWriter(target, arrow.schema)
+        writer.write_table(arrow.cast(writer.schema))
+    if writer is not None:
+        writer.close()
