@@ -236,24 +236,41 @@ def _check_table(
 
 
 def _coerce(table: Table, frame: pd.DataFrame, column: Column, report: Report) -> pd.Series:
+    """The column in the contract's type; values that do not convert are flagged."""
     raw = frame[column.name]
-    if column.kind == "timestamp":
-        values = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
-    elif column.kind in {"number", "integer"}:
+    values = _typed(raw, column.kind)
+    if values is None:  # text from CSV, or a type that needs converting
+        values = _converted(raw, column.kind)
+        report.flag(
+            table, frame, column.name, f"not a valid {column.kind}", values.isna() & raw.notna()
+        )
+    return values
+
+
+def _typed(raw: pd.Series, kind: str) -> pd.Series | None:
+    """Fast path for columns a Parquet export already typed correctly (nothing can fail)."""
+    if kind == "timestamp" and isinstance(raw.dtype, pd.DatetimeTZDtype):
+        return raw.dt.tz_convert("UTC")
+    if kind == "number" and pd.api.types.is_float_dtype(raw.dtype):
+        return raw.astype("float64")
+    if kind == "boolean" and pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype("boolean")
+    return None
+
+
+def _converted(raw: pd.Series, kind: str) -> pd.Series:
+    if kind == "timestamp":
+        return pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+    if kind in {"number", "integer"}:
         values = pd.to_numeric(raw, errors="coerce")
-        if column.kind == "integer":
-            values = values.round().astype("Int64")
-    elif column.kind == "boolean":
+        return values.round().astype("Int64") if kind == "integer" else values.astype("float64")
+    if kind == "boolean":
         text = raw.astype("string").str.strip().str.lower()
         values = pd.Series(pd.NA, index=raw.index, dtype="boolean")
         values[text.isin(_TRUE)] = True
         values[text.isin(_FALSE)] = False
-    else:
-        values = raw.astype("string").str.strip()
-    report.flag(
-        table, frame, column.name, f"not a valid {column.kind}", values.isna() & raw.notna()
-    )
-    return values
+        return values
+    return raw.astype("string").str.strip()
 
 
 def _check_values(

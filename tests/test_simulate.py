@@ -13,12 +13,12 @@ import yaml
 
 from pipeline.config import Params
 from pipeline.featurize import compute_features, connect, data_window
-from pipeline.simulate import TRUTH_DIR, simulate, write_world
+from pipeline.simulate import TRUTH_DIR, simulate, simulate_parts, write_world
 from pipeline.snapshots import training_snapshots
 from pipeline.validate import pseudonymize_tables, validate_tables
 from tests.conftest import NOW, REPO, write_tables
 
-REALISM_ACCOUNTS = 10_000
+REALISM_ACCOUNTS = 20_000
 TYPOLOGIES = {
     "mule_account",
     "illegal_loan_intermediary",
@@ -38,9 +38,12 @@ def digests(directory: Path) -> dict[str, str]:
 def test_same_seed_same_bytes_other_seed_other_tables(tiny_params, tmp_path):
     cfg, start = tiny_params.simulate, tiny_params.base.start_date
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
-        write_world(simulate(cfg, start=start, seed=seed), tmp_path / name, manifest={})
+        parts = simulate_parts(cfg, start=start, seed=seed, block_accounts=700)
+        write_world(parts, tmp_path / name, manifest={})
     first, again, other = (digests(tmp_path / n) for n in "abc")
-    assert len(first) == 10 and first == again
+    # Three blocks of customers after the schemes: four parts of each bulk table.
+    assert {f"transactions/part-{i:05d}.parquet" for i in range(4)} <= set(first)
+    assert first == again
     assert all(other[table] != first[table] for table in first)
 
 

@@ -7,7 +7,9 @@ The ground truth goes to ``_truth/``, which no training or scoring code reads.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,12 @@ from pipeline.simulate.complaints import agent_assisted_complaints, genuine_comp
 from pipeline.simulate.debt_relief import debt_relief_agencies
 from pipeline.simulate.labels import investigate
 from pipeline.simulate.loan_brokers import illegal_brokers
-from pipeline.simulate.lookalikes import broker_service_fees, ecommerce_sellers, salaries
+from pipeline.simulate.lookalikes import (
+    broker_service_fees,
+    ecommerce_sellers,
+    payroll_funding,
+    salaries,
+)
 from pipeline.simulate.mules import mule_gangs
 from pipeline.simulate.population import (
     DAY,
@@ -44,8 +51,20 @@ SIMULATION_MARKER = "_simulated.json"
 TRUTH_DIR = "_truth"
 
 
-def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.DataFrame]:
-    """Generate every raw table plus ``_truth/truth``; the same seed gives the same tables."""
+BLOCK_ACCOUNTS = 100_000
+PARTITIONED = ("transactions", "device_events")
+
+
+def simulate_parts(
+    cfg: SimulateConfig, *, start: dt.date, seed: int, block_accounts: int = BLOCK_ACCOUNTS
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Yield ``(table, rows)`` parts of every raw table and of ``_truth/truth``.
+
+    The schemes and everything small are generated first, for the whole population; the
+    bulk (everyday payments, salaries, sellers' sales, logins) follows block by block of
+    ``block_accounts`` customers, each block with its own seeded generator, so memory holds
+    one block at a time. The same seed gives the same parts.
+    """
     rng = np.random.default_rng(seed)
     start_ts = pd.Timestamp(start, tz="UTC")
     period = Period(start_ts, (start_ts + pd.DateOffset(months=cfg.months) - start_ts).days)
@@ -88,9 +107,7 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
         Fragment(
             transactions=pd.concat(
                 [
-                    everyday_transactions(rng, cfg.population, period, people),
-                    salaries(rng, cfg.population, period, people),
-                    ecommerce_sellers(rng, cfg.population, period, people),
+                    payroll_funding(rng, period, people),
                     broker_service_fees(rng, cfg.population, brokered, honest_brokers),
                     honest_refunds,
                     insurance.premiums_paid_to_agents(
@@ -99,7 +116,6 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
                 ],
                 ignore_index=True,
             ),
-            device_events=device_events(rng, cfg.population, period, people),
             complaints=pd.concat(
                 [
                     genuine_complaints(rng, cfg.insurer, period, people, insured, policies),
@@ -115,11 +131,9 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
     innocents = pd.DataFrame({"entity_type": "account", "entity_id": people["account_id"]})
     innocents = innocents[~innocents["entity_id"].isin(truth["entity_id"])]
     labels = investigate(rng, cfg.labels, period, truth, innocents)
-    tables = {
+    small_tables = {
         "accounts": accounts_table(rng, people, insured, period),
         "intermediaries": intermediaries_table(rng, intermediaries),
-        "transactions": _transactions_table(fragments, period),
-        "device_events": _device_events_table(fragments, period),
         "loans": _loans_table(loans, period),
         "policies": _policies_table(policies, period),
         "complaints": _complaints_table(rng, fragments, period),
@@ -129,7 +143,61 @@ def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.
             truth, period, active_from_t="active_from", active_to_t="active_to"
         ),
     }
-    return {name: _with_string_ids(name, frame) for name, frame in tables.items()}
+    for name, frame in small_tables.items():
+        yield name, _with_string_ids(name, frame)
+
+    txn_ids = itertools.count()
+    bulk = [(collect(fragments, "transactions"), collect(fragments, "device_events"))]
+    all_accounts = people["account_id"].to_numpy()
+    blocks = range(0, len(people), block_accounts)
+    bulk = itertools.chain(
+        bulk,
+        (
+            _bulk_block(
+                np.random.default_rng([seed, number]),
+                cfg,
+                period,
+                people.iloc[first : first + block_accounts],
+                all_accounts,
+            )
+            for number, first in enumerate(blocks)
+        ),
+    )
+    for transactions, logins in bulk:
+        yield (
+            "transactions",
+            _with_string_ids("transactions", _transactions_table(transactions, period, txn_ids)),
+        )
+        yield (
+            "device_events",
+            _with_string_ids("device_events", _device_events_table(logins, period)),
+        )
+
+
+def _bulk_block(
+    rng: np.random.Generator,
+    cfg: SimulateConfig,
+    period: Period,
+    block: pd.DataFrame,
+    all_accounts: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    transactions = pd.concat(
+        [
+            everyday_transactions(rng, cfg.population, period, block, all_accounts),
+            salaries(rng, period, block, all_accounts),
+            ecommerce_sellers(rng, cfg.population, period, block),
+        ],
+        ignore_index=True,
+    )
+    return transactions, device_events(rng, cfg.population, period, block)
+
+
+def simulate(cfg: SimulateConfig, *, start: dt.date, seed: int) -> dict[str, pd.DataFrame]:
+    """Every table whole, for worlds small enough to hold in memory (tests, notebooks)."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for name, frame in simulate_parts(cfg, start=start, seed=seed):
+        parts.setdefault(name, []).append(frame)
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
 
 ID_COLUMNS = {
@@ -179,20 +247,19 @@ def _sorted_with_ids(frame: pd.DataFrame, time_column: str, id_column: str, pref
     return frame
 
 
-def _transactions_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
-    txns = collect(fragments, "transactions")
+def _transactions_table(txns: pd.DataFrame, period: Period, txn_ids: Iterator[int]) -> pd.DataFrame:
     txns = txns[(txns["t"] >= 0) & (txns["t"] < period.seconds) & (txns["amount"] > 0)]
-    txns = _sorted_with_ids(txns, "t", "txn_id", "T")
+    txns = _in_time_order(txns, "t")
+    txns.insert(0, "txn_id", ids("T", list(itertools.islice(txn_ids, len(txns)))))
     return _timed(txns, period, t="ts")[
         ["txn_id", "ts", "src_id", "dst_id", "amount", "channel", "device_id"]
     ]
 
 
-def _device_events_table(fragments: list[Fragment], period: Period) -> pd.DataFrame:
-    events = collect(fragments, "device_events")
+def _device_events_table(events: pd.DataFrame, period: Period) -> pd.DataFrame:
     events = events[(events["t"] >= 0) & (events["t"] < period.seconds)]
     # Two logins of one account on one device in the same second are one event.
-    events = _in_time_order(events, "t").drop_duplicates(["account_id", "t", "device_id", "ip"])
+    events = _in_time_order(events, "t").drop_duplicates(["account_id", "t", "device_id"])
     return _timed(events, period, t="ts")[["account_id", "ts", "device_id", "ip"]]
 
 
@@ -272,11 +339,17 @@ def _collection_events_table(fragments: list[Fragment], period: Period) -> pd.Da
     ]
 
 
-def write_world(tables: dict[str, pd.DataFrame], out: Path, *, manifest: dict) -> None:
-    """Write every table as Parquet into ``out``, all or nothing."""
+def write_world(parts: Iterable[tuple[str, pd.DataFrame]], out: Path, *, manifest: dict) -> None:
+    """Write the parts as Parquet into ``out``, all or nothing; the bulk tables become
+    directories of part files, which the data contract accepts."""
+    counters: dict[str, itertools.count] = {}
     with atomic_dir(out) as staging:
-        for name, frame in tables.items():
-            target = staging / f"{name}.parquet"
+        for name, frame in parts:
+            if name in PARTITIONED:
+                number = next(counters.setdefault(name, itertools.count()))
+                target = staging / name / f"part-{number:05d}.parquet"
+            else:
+                target = staging / f"{name}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
             frame.to_parquet(target, index=False)
         (staging / SIMULATION_MARKER).write_text(json.dumps(manifest, indent=2, sort_keys=True))

@@ -60,45 +60,41 @@ def broker_service_fees(
 
 
 def salaries(
-    rng: np.random.Generator, cfg: PopulationConfig, period: Period, people: pd.DataFrame
+    rng: np.random.Generator, period: Period, people: pd.DataFrame, all_accounts: np.ndarray
 ) -> pd.DataFrame:
-    """Monthly salaries: from outside employers, or from payroll accounts among the customers.
-
-    A payroll account is funded on pay day and pays every employee within hours.
-    """
-    is_business = people["is_business"].to_numpy()
-    payroll = np.flatnonzero(is_business & (rng.random(len(people)) < cfg.payroll_share))
-    earners = np.flatnonzero(~is_business)
+    """Monthly salaries for the customers in ``people``: from outside employers, or from a
+    payroll account among the customers (``employer`` indexes ``all_accounts``)."""
+    earners = np.flatnonzero(~people["is_business"].to_numpy())
     months = period.days // 30
     earner = np.repeat(earners, months)
     month = np.tile(np.arange(months), len(earners))
     paid_t = month * MONTH + 9 * DAY + 10 * HOUR + rng.integers(0, 3 * HOUR, len(earner))
     keep = paid_t >= people["opened_t"].to_numpy()[earner]
-    earner, month, paid_t = earner[keep], month[keep], paid_t[keep]
-    account_ids = people["account_id"].to_numpy()
-    employer_of = np.full(len(people), -1)
-    if len(payroll):
-        employed = rng.random(len(people)) < 0.4
-        employer_of[employed] = rng.choice(payroll, employed.sum())
-    employer = employer_of[earner]
+    earner, paid_t = earner[keep], paid_t[keep]
+    employer = people["employer"].to_numpy()[earner]
     amount = people["monthly_income"].to_numpy()[earner] * rng.uniform(0.95, 1.05, len(earner))
-    pay = transfers(
-        np.where(employer >= 0, account_ids[np.maximum(employer, 0)], ids("E", earner % 997)),
-        account_ids[earner],
+    outside = ids("E", people.index.to_numpy()[earner] % 997)
+    return transfers(
+        np.where(employer >= 0, all_accounts[np.maximum(employer, 0)], outside),
+        people["account_id"].to_numpy()[earner],
         paid_t,
         amount,
         channel="transfer",
     )
-    internal = pay[employer >= 0]
-    funding = internal.assign(month=month[employer >= 0]).groupby(
-        ["src_id", "month"], as_index=False
-    )
-    funded = funding["amount"].sum()
-    funding_flows = transfers(
-        ids("F", rng.integers(0, 10_000, len(funded))),
-        funded["src_id"].to_numpy(),
-        funded["month"].to_numpy() * MONTH + 9 * DAY + 8 * HOUR,
-        funded["amount"].to_numpy() * 1.02,
+
+
+def payroll_funding(rng: np.random.Generator, period: Period, people: pd.DataFrame) -> pd.DataFrame:
+    """Each payroll account is funded on pay day, hours before it pays its employees: money
+    in and straight out again, as through a mule."""
+    employed = people[people["employer"] >= 0]
+    payroll = employed.groupby("employer")["monthly_income"].sum()
+    months = period.days // 30
+    employer = np.repeat(payroll.index.to_numpy(), months)
+    month = np.tile(np.arange(months), len(payroll))
+    return transfers(
+        ids("F", rng.integers(0, 10_000, len(employer))),
+        people["account_id"].to_numpy()[employer],
+        month * MONTH + 9 * DAY + 8 * HOUR,
+        np.repeat(payroll.to_numpy(), months) * 1.02,
         channel="transfer",
     )
-    return pd.concat([pay, funding_flows], ignore_index=True)

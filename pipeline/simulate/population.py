@@ -27,7 +27,7 @@ OCCUPATIONS = np.array(["office", "factory", "retail", "farmer", "student", "ret
 INTERMEDIARY_KINDS = np.array(
     ["loan_broker", "insurance_agent", "collection_agency", "debt_advisor", "merchant", "other"]
 )
-INTERMEDIARY_KIND_WEIGHTS = np.array([0.35, 0.3, 0.1, 0.08, 0.12, 0.05])
+INTERMEDIARY_KIND_WEIGHTS = np.array([0.33, 0.3, 0.16, 0.08, 0.09, 0.04])
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,15 @@ def make_people(rng: np.random.Generator, n: int, cfg: PopulationConfig, period:
     members, family = groups_of(rng, in_family, int(cfg.family_size.low), int(cfg.family_size.high))
     head = members[np.searchsorted(family, family)]
     phone[members], device[members] = phone[head], device[head]
+    terminal_users = rng.random(n) < cfg.shared_terminal_share
+    terminal = np.where(
+        terminal_users, ids("DK", rng.integers(0, max(1, terminal_users.sum() // 15), n)), NO_ID
+    )
+    is_business = rng.random(n) < cfg.business_share
+    payroll = np.flatnonzero(is_business & (rng.random(n) < cfg.payroll_share))
+    employer = np.full(n, -1)
+    employed = ~is_business & (rng.random(n) < 0.4) & (len(payroll) > 0)
+    employer[employed] = rng.choice(payroll, employed.sum()) if len(payroll) else []
     home_ip = pii.ip_addresses(rng, n).to_numpy()
     behind_shared = np.flatnonzero(rng.random(n) < cfg.shared_ip_share)
     shared_pool = pii.ip_addresses(rng, max(1, len(behind_shared) // 30)).to_numpy()
@@ -105,7 +114,8 @@ def make_people(rng: np.random.Generator, n: int, cfg: PopulationConfig, period:
         {
             "account_id": ids("A", np.arange(n)),
             "opened_t": opened_t,
-            "is_business": rng.random(n) < cfg.business_share,
+            "is_business": is_business,
+            "employer": employer,  # row of the payroll account paying the salary, or -1
             "region": REGIONS[region],
             "birth_year": birth_year,
             "occupation": rng.choice(OCCUPATIONS, n),
@@ -115,6 +125,7 @@ def make_people(rng: np.random.Generator, n: int, cfg: PopulationConfig, period:
             "activity": rng.lognormal(0.0, 0.6, n),
             "device_id": device,
             "extra_devices": extra_devices,
+            "terminal": terminal,  # a shop or kiosk device the customer sometimes uses
             "home_ip": home_ip,
             # Set once a scheme controls the account, so no account serves two gangs.
             "recruited": np.zeros(n, dtype=bool),
@@ -202,9 +213,14 @@ def active_window(people: pd.DataFrame, period: Period) -> tuple[np.ndarray, np.
 
 
 def everyday_transactions(
-    rng: np.random.Generator, cfg: PopulationConfig, period: Period, people: pd.DataFrame
+    rng: np.random.Generator,
+    cfg: PopulationConfig,
+    period: Period,
+    people: pd.DataFrame,
+    all_accounts: np.ndarray,
 ) -> pd.DataFrame:
-    """Card spending and transfers between customers, with a year-end peak."""
+    """Card spending and transfers to other customers (any of ``all_accounts``), with a
+    year-end peak, for the customers in ``people`` (one block of the population)."""
     lo, hi = active_window(people, period)
     counts = rng.poisson(cfg.txns_per_account_month * people["activity"] * (hi - lo) / MONTH)
     owner = np.repeat(np.arange(len(people)), counts)
@@ -217,7 +233,7 @@ def everyday_transactions(
     to_customer = rng.random(len(t)) < 0.12
     counterpart = np.where(
         to_customer,
-        account_ids[rng.integers(0, len(people), len(t))],
+        all_accounts[rng.integers(0, len(all_accounts), len(t))],
         ids("X", rng.integers(0, 20_000, len(t))),
     )
     incoming = rng.random(len(t)) < 0.3
@@ -248,10 +264,9 @@ def device_events(
     extra = people["extra_devices"].to_numpy()[owner]
     on_extra = np.flatnonzero((extra > 0) & (rng.random(len(owner)) < 0.3))
     which = rng.integers(1, extra[on_extra] + 1)
-    device[on_extra] = ids("DX", owner[on_extra] * 5 + which)
-    terminal_users = rng.random(len(people)) < cfg.shared_terminal_share
-    terminal = ids("DK", rng.integers(0, max(1, terminal_users.sum() // 15), len(people)))
-    on_terminal = terminal_users[owner] & (rng.random(len(owner)) < 0.3)
+    device[on_extra] = ids("DX", people.index.to_numpy()[owner[on_extra]] * 5 + which)
+    terminal = people["terminal"].to_numpy()
+    on_terminal = (terminal[owner] != NO_ID) & (rng.random(len(owner)) < 0.3)
     away = rng.random(len(owner)) < 0.2
     return pd.DataFrame(
         {

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from pipeline.config import Params
-from pipeline.simulate import simulate, write_world
+from pipeline.simulate import simulate_parts, write_world
 
 log = logging.getLogger(__name__)
 
@@ -15,13 +15,8 @@ def run(params: Params, *, out: Path, accounts: int | None, months: int | None, 
     overrides = {"accounts": accounts, "months": months}
     cfg = params.simulate.model_copy(update={k: v for k, v in overrides.items() if v})
     seed = params.base.seed if seed is None else seed
-    tables = simulate(cfg, start=params.base.start_date, seed=seed)
     manifest = {"accounts": cfg.accounts, "months": cfg.months, "seed": seed}
-    write_world(tables, out, manifest=manifest)
-    log.info(
-        "simulated %s accounts over %s months (%s transactions) into %s",
-        f"{cfg.accounts:,}",
-        cfg.months,
-        f"{len(tables['transactions']):,}",
-        out,
+    write_world(
+        simulate_parts(cfg, start=params.base.start_date, seed=seed), out, manifest=manifest
     )
+    log.info("simulated %s accounts over %s months into %s", f"{cfg.accounts:,}", cfg.months, out)
