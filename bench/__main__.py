@@ -1,4 +1,4 @@
-"""``python -m bench --scale 120k``: run stages at a scale, record wall time, CPU time and
+"""``python -m bench --scale 170k``: run stages at a scale, record wall time, CPU time and
 peak memory of each in ``bench/results/<scale>.json`` and the table of docs/benchmarks.md.
 
 Each stage runs as its own ``bgrisk`` process, so its peak resident memory is its own.
@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DOC = REPO / "docs" / "benchmarks.md"
-SCALES = {"small": 20_000, "120k": 120_000, "1m": 1_000_000}
+SCALES = {"small": 20_000, "170k": 170_000, "1m": 1_000_000}
 STAGES = ("simulate", "validate")
 
 
@@ -59,11 +59,13 @@ def machine() -> dict[str, str]:
 
 
 def data_sizes(work: Path) -> dict[str, int]:
+    """Rows of the largest raw tables, whether one file or a directory of parts."""
     sizes = {}
     for table in ("accounts", "transactions", "device_events"):
-        path = work / "raw" / f"{table}.parquet"
-        if path.exists():
-            sizes[f"{table}_rows"] = pq.ParquetFile(path).metadata.num_rows
+        single = work / "raw" / f"{table}.parquet"
+        files = [single] if single.exists() else sorted((work / "raw" / table).glob("*.parquet"))
+        if files:
+            sizes[f"{table}_rows"] = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
     return sizes
 
 

@@ -123,7 +123,7 @@ def validate_batches(
     table: Table,
     batches: Iterable[pd.DataFrame] | None,
     *,
-    keys: dict[str, pd.Series],
+    keys: dict[str, pa.Array],
     report: Report,
     now: pd.Timestamp,
 ) -> Iterator[pd.DataFrame]:
@@ -151,7 +151,7 @@ def validate_batches(
         report.add(Problem(table.name, "*", "required table is empty", 0, ()))
     _check_duplicates(table, seen, report)
     if table.name in ENTITY_TABLES and seen.keys:
-        keys[table.name] = pd.Series(pa.chunked_array(seen.keys).to_pandas(), dtype="string")
+        keys[table.name] = pa.chunked_array(seen.keys).combine_chunks()
     if table.name == "transactions" and seen.rows:
         report.outside_party_share = seen.outside_parties / seen.rows
         report.warnings.append(
@@ -172,7 +172,7 @@ def _remember(table: Table, frame: pd.DataFrame, keys: dict, seen: _Seen) -> Non
         seen.first_values.append(frame.iloc[:, 0].astype(str).to_numpy())
     if table.name == "transactions" and {"src_id", "dst_id"} <= set(frame.columns):
         parties = _known(keys, ENTITY_TABLES)
-        outside = ~frame["src_id"].isin(parties) | ~frame["dst_id"].isin(parties)
+        outside = ~_in(frame["src_id"], parties) | ~_in(frame["dst_id"], parties)
         seen.outside_parties += int(outside.sum())
 
 
@@ -302,15 +302,18 @@ def _check_values(
         )
 
 
-def _known(keys: dict[str, pd.Series], tables: tuple[str, ...]) -> pd.Series:
-    return pd.concat(
-        [keys[t] for t in tables if t in keys] or [pd.Series([], dtype="str")],
-        ignore_index=True,
-    )
+def _known(keys: dict[str, pa.Array], tables: tuple[str, ...]) -> pa.Array:
+    return pa.concat_arrays([keys[t] for t in tables if t in keys] or [pa.array([], pa.string())])
+
+
+def _in(values: pd.Series, known: pa.Array) -> np.ndarray:
+    """Membership test in Arrow: pandas' ``isin`` on Arrow strings loops in Python."""
+    array = pa.array(values.astype("string"), type=pa.string())
+    return pc.fill_null(pc.is_in(array, value_set=known), False).to_numpy(zero_copy_only=False)
 
 
 def _check_references(
-    table: Table, frame: pd.DataFrame, keys: dict[str, pd.Series], report: Report
+    table: Table, frame: pd.DataFrame, keys: dict[str, pa.Array], report: Report
 ) -> None:
     for column in table.columns:
         if not column.references or column.name not in frame:
@@ -319,12 +322,12 @@ def _check_references(
             # A label names its entity's type: an account label must be an account.
             known = np.where(
                 frame["entity_type"] == "account",
-                frame[column.name].isin(_known(keys, ("accounts",))),
-                frame[column.name].isin(_known(keys, ("intermediaries",))),
+                _in(frame[column.name], _known(keys, ("accounts",))),
+                _in(frame[column.name], _known(keys, ("intermediaries",))),
             )
             rule = "unknown entity for its entity_type"
         else:
-            known = frame[column.name].isin(_known(keys, column.references))
+            known = _in(frame[column.name], _known(keys, column.references))
             rule = f"unknown reference to {' or '.join(column.references)}"
         report.flag(table, frame, column.name, rule, frame[column.name].notna() & ~known)
 

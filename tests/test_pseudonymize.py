@@ -21,3 +21,12 @@ def test_key_changes_pseudonym_and_missing_stays_missing():
 def test_different_numbers_differ():
     hashed = pseudonymize(pd.Series(["13812345678", "13812345679"]), "phone", b"k")
     assert hashed.nunique() == 2
+
+
+def test_matches_the_standard_library_hmac():
+    import hashlib
+    import hmac
+
+    for key in (b"k", b"a-longer-secret-key" * 8):
+        expected = hmac.new(key, b"13812345678", hashlib.sha256).hexdigest()[:32]
+        assert pseudonymize(pd.Series(["13812345678"]), "phone", key).iloc[0] == expected

@@ -51,7 +51,7 @@ SIMULATION_MARKER = "_simulated.json"
 TRUTH_DIR = "_truth"
 
 
-BLOCK_ACCOUNTS = 100_000
+BLOCK_ACCOUNTS = 50_000
 PARTITIONED = ("transactions", "device_events")
 
 
@@ -65,9 +65,38 @@ def simulate_parts(
     ``block_accounts`` customers, each block with its own seeded generator, so memory holds
     one block at a time. The same seed gives the same parts.
     """
-    rng = np.random.default_rng(seed)
     start_ts = pd.Timestamp(start, tz="UTC")
     period = Period(start_ts, (start_ts + pd.DateOffset(months=cfg.months) - start_ts).days)
+    small_tables, schemes, people = _schemes_and_small_tables(
+        np.random.default_rng(seed), cfg, period
+    )
+    for name, frame in small_tables.items():
+        yield name, _with_string_ids(name, frame)
+    del small_tables  # the bulk below needs only the people
+
+    txn_ids = itertools.count()
+    yield from _bulk_parts(schemes, period, txn_ids)
+    del schemes
+    all_accounts = people["account_id"].to_numpy()
+    for number, first in enumerate(range(0, len(people), block_accounts)):
+        block = people.iloc[first : first + block_accounts]
+        block_rng = np.random.default_rng([seed, number])
+        bulk = _bulk_block(block_rng, cfg, period, block, all_accounts)
+        yield from _bulk_parts(bulk, period, txn_ids)
+
+
+def _bulk_parts(bulk: tuple[pd.DataFrame, pd.DataFrame], period: Period, txn_ids):
+    transactions, logins = bulk
+    yield (
+        "transactions",
+        _with_string_ids("transactions", _transactions_table(transactions, period, txn_ids)),
+    )
+    yield "device_events", _with_string_ids("device_events", _device_events_table(logins, period))
+
+
+def _schemes_and_small_tables(rng: np.random.Generator, cfg: SimulateConfig, period: Period):
+    """Everything but the bulk: the small tables, the schemes' transactions and logins, and
+    the final population (its locals are freed when it returns)."""
     people = make_people(rng, cfg.accounts, cfg.population, period)
     intermediaries = make_intermediaries(rng, cfg.accounts, cfg.population, period)
     people = banking_intermediaries(rng, people, intermediaries)
@@ -143,35 +172,8 @@ def simulate_parts(
             truth, period, active_from_t="active_from", active_to_t="active_to"
         ),
     }
-    for name, frame in small_tables.items():
-        yield name, _with_string_ids(name, frame)
-
-    txn_ids = itertools.count()
-    bulk = [(collect(fragments, "transactions"), collect(fragments, "device_events"))]
-    all_accounts = people["account_id"].to_numpy()
-    blocks = range(0, len(people), block_accounts)
-    bulk = itertools.chain(
-        bulk,
-        (
-            _bulk_block(
-                np.random.default_rng([seed, number]),
-                cfg,
-                period,
-                people.iloc[first : first + block_accounts],
-                all_accounts,
-            )
-            for number, first in enumerate(blocks)
-        ),
-    )
-    for transactions, logins in bulk:
-        yield (
-            "transactions",
-            _with_string_ids("transactions", _transactions_table(transactions, period, txn_ids)),
-        )
-        yield (
-            "device_events",
-            _with_string_ids("device_events", _device_events_table(logins, period)),
-        )
+    schemes = (collect(fragments, "transactions"), collect(fragments, "device_events"))
+    return small_tables, schemes, people
 
 
 def _bulk_block(

@@ -262,7 +262,7 @@ def device_events(
     owner = np.repeat(np.arange(len(people)), counts)
     device = people["device_id"].to_numpy()[owner].copy()
     extra = people["extra_devices"].to_numpy()[owner]
-    on_extra = np.flatnonzero((extra > 0) & (rng.random(len(owner)) < 0.3))
+    on_extra = np.flatnonzero((extra > 0) & (rng.random(len(owner)) < 0.4))
     which = rng.integers(1, extra[on_extra] + 1)
     device[on_extra] = ids("DX", people.index.to_numpy()[owner[on_extra]] * 5 + which)
     terminal = people["terminal"].to_numpy()
