@@ -118,7 +118,10 @@ def raw_personal_values(raw_dir: Path) -> set[str]:
         "device_events": ["ip"],
         "complaints": ["contact_phone"],
     }.items():
-        frame = pd.read_parquet(raw_dir / f"{table}.parquet", columns=columns)
+        parts = raw_dir / table  # the bulk tables are directories of parts
+        frame = pd.read_parquet(
+            parts if parts.is_dir() else raw_dir / f"{table}.parquet", columns=columns
+        )
         for column in columns:
             written = frame[column].dropna().astype(str)
             values |= set(written)
