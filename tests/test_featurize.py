@@ -103,3 +103,11 @@ def test_accounts_opened_after_the_snapshot_are_not_rows(tmp_path):
     )
     features = compute_features(con, "account", pd.DatetimeIndex([SNAPSHOT]))
     assert features["entity_id"].tolist() == ["A1"]
+
+
+def test_features_are_identical_from_run_to_run(tiny_clean_dir):
+    """Byte-identical models need bit-identical features (no parallel float sums)."""
+    snapshots = pd.DatetimeIndex([SNAPSHOT, utc("2025-08-01")])
+    first = compute_features(connect(tiny_clean_dir), "account", snapshots)
+    again = compute_features(connect(tiny_clean_dir), "account", snapshots)
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
