@@ -1,11 +1,5 @@
 -- How much, how often and when an account moves money (last 30 days).
-WITH recent AS (
-    SELECT f.account_id, s.snapshot_date, f.ts, f.amount, f.direction
-    FROM account_flows f
-    JOIN snapshots s
-      ON f.ts < s.snapshot_date AND f.ts >= s.snapshot_date - INTERVAL 30 DAY
-),
-per_account AS (
+WITH per_account AS (
     SELECT
         account_id,
         snapshot_date,
@@ -14,14 +8,14 @@ per_account AS (
         sum(amount) FILTER (WHERE direction = 'out') AS amount_out_30d,
         avg(CASE WHEN hour(ts) < 5 THEN 1.0 ELSE 0.0 END) AS night_txn_share_30d,
         count(DISTINCT date_trunc('day', ts)) AS active_days_30d
-    FROM recent
+    FROM account_flows_30d
     GROUP BY ALL
 ),
 busiest_hour AS (
     SELECT account_id, snapshot_date, max(n) AS max_txns_one_hour_30d
     FROM (
         SELECT account_id, snapshot_date, date_trunc('hour', ts) AS hour_start, count(*) AS n
-        FROM recent
+        FROM account_flows_30d
         GROUP BY ALL
     )
     GROUP BY ALL

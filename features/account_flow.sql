@@ -12,12 +12,6 @@ forwarded AS (
     FROM incoming i
     ASOF LEFT JOIN outgoing o ON i.account_id = o.account_id AND o.ts >= i.ts
 ),
-recent AS (
-    SELECT f.account_id, s.snapshot_date, f.direction, f.counterparty, f.amount
-    FROM account_flows f
-    JOIN snapshots s
-      ON f.ts < s.snapshot_date AND f.ts >= s.snapshot_date - INTERVAL 30 DAY
-),
 per_account AS (
     SELECT
         account_id,
@@ -26,7 +20,7 @@ per_account AS (
         count(DISTINCT counterparty) FILTER (WHERE direction = 'out') AS distinct_payees_30d,
         sum(amount) FILTER (WHERE direction = 'out')
             / nullif(sum(amount) FILTER (WHERE direction = 'in'), 0) AS pass_through_ratio_30d
-    FROM recent
+    FROM account_flows_30d
     GROUP BY ALL
 ),
 holding AS (

@@ -1,13 +1,6 @@
 -- Hidden fees: clients paying the intermediary, or accounts registered with its phone,
 -- within 14 days after their loan was disbursed (loans disbursed in the last 180 days).
-WITH linked_accounts AS (
-    SELECT i.intermediary_id, a.account_id AS linked_id
-    FROM intermediaries i
-    JOIN accounts a ON a.phone = i.phone
-    UNION ALL
-    SELECT intermediary_id, intermediary_id FROM intermediaries
-),
-disbursed AS (
+WITH disbursed AS (
     SELECT l.loan_id, l.intermediary_id, l.account_id, l.amount, l.disbursed_at, s.snapshot_date
     FROM loans l
     JOIN snapshots s
@@ -18,10 +11,10 @@ disbursed AS (
 fees AS (
     SELECT d.loan_id, d.snapshot_date, sum(t.amount) AS fee_paid
     FROM disbursed d
-    JOIN linked_accounts k ON k.intermediary_id = d.intermediary_id
+    JOIN intermediary_receivers k ON k.intermediary_id = d.intermediary_id
     JOIN transactions t
       ON t.src_id = d.account_id
-     AND t.dst_id = k.linked_id
+     AND t.dst_id = k.receiver
      AND t.ts >= d.disbursed_at
      AND t.ts < d.disbursed_at + INTERVAL 14 DAY
      AND t.ts < d.snapshot_date

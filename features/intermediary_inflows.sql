@@ -1,16 +1,9 @@
 -- Money paid to the intermediary itself or to accounts registered with its phone
 -- (last 90 days): where hidden fees, kickbacks and "service" fees land.
-WITH linked AS (
-    SELECT i.intermediary_id, a.account_id AS receiver
-    FROM intermediaries i
-    JOIN accounts a ON a.phone = i.phone
-    UNION ALL
-    SELECT intermediary_id, intermediary_id FROM intermediaries
-),
-received AS (
+WITH received AS (
     SELECT k.intermediary_id, s.snapshot_date, t.src_id, t.amount, t.dst_id
     FROM transactions t
-    JOIN linked k ON k.receiver = t.dst_id
+    JOIN intermediary_receivers k ON k.receiver = t.dst_id
     JOIN snapshots s
       ON t.ts < s.snapshot_date AND t.ts >= s.snapshot_date - INTERVAL 90 DAY
 )

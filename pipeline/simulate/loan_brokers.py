@@ -13,7 +13,7 @@ import pandas as pd
 
 from pipeline.config import DriftConfig, LoanBrokerConfig
 from pipeline.simulate.population import DAY, MONTH, Period, event_times, ids, loan_applications
-from pipeline.simulate.world import Fragment, transfers, truth_rows
+from pipeline.simulate.world import Fragment, intermediary_scheme_truth, transfers, with_collectors
 
 
 def illegal_brokers(
@@ -101,34 +101,18 @@ def illegal_brokers(
 
     licensed = intermediaries["licensed"].to_numpy().copy()
     licensed[illegal] = rng.random(count) < 0.5
-    gang_ids = ids("LB", np.arange(count))
-    truth = pd.concat(
-        [
-            truth_rows(
-                entity_type="intermediary",
-                entity_id=broker_ids,
-                typology="illegal_loan_intermediary",
-                gang_id=gang_ids,
-                active_from=window_start,
-                active_to=window_end,
-            ),
-            truth_rows(
-                entity_type="account",
-                entity_id=collector_ids,
-                typology="illegal_loan_intermediary",
-                gang_id=gang_ids[collector_broker],
-                active_from=window_start[collector_broker],
-                active_to=window_end[collector_broker],
-            ),
-        ],
-        ignore_index=True,
+    truth = intermediary_scheme_truth(
+        typology="illegal_loan_intermediary",
+        gang_prefix="LB",
+        intermediary_ids=broker_ids,
+        collector_ids=collector_ids,
+        collector_owner=collector_broker,
+        active_from=window_start,
+        active_to=window_end,
     )
     transactions = pd.concat([fees, onward], ignore_index=True)
     return Fragment(
-        people=people.assign(
-            phone_digits=phones,
-            recruited=people["recruited"] | np.isin(people["account_id"], collector_ids),
-        ),
+        people=with_collectors(people, collector_ids, phones),
         intermediaries=intermediaries.assign(licensed=licensed),
         transactions=transactions[transactions["t"] < period.seconds],
         device_events=collector_logins,

@@ -14,8 +14,14 @@ from pipeline.config import SurrenderAgentConfig
 from pipeline.simulate import texts
 from pipeline.simulate.complaints import complaint_rows
 from pipeline.simulate.insurance import YEAR, refund_payments
-from pipeline.simulate.population import DAY, Period, ids
-from pipeline.simulate.world import NEVER, Fragment, transfers, truth_rows
+from pipeline.simulate.population import DAY, Period
+from pipeline.simulate.world import (
+    NEVER,
+    Fragment,
+    intermediary_scheme_truth,
+    transfers,
+    with_collectors,
+)
 
 
 def surrender_agents(
@@ -89,34 +95,18 @@ def surrender_agents(
     active_to = np.zeros(count, dtype=np.int64)
     np.maximum.at(active_to, agent, surrendered_t + 5 * DAY)
     active_to = np.maximum(active_to, active_from)
-    gang_ids = ids("SA", np.arange(count))
-    truth = pd.concat(
-        [
-            truth_rows(
-                entity_type="intermediary",
-                entity_id=agent_ids,
-                typology="agent_incited_surrender",
-                gang_id=gang_ids,
-                active_from=active_from,
-                active_to=active_to,
-            ),
-            truth_rows(
-                entity_type="account",
-                entity_id=collector_ids,
-                typology="agent_incited_surrender",
-                gang_id=gang_ids[collector_agent],
-                active_from=active_from[collector_agent],
-                active_to=active_to[collector_agent],
-            ),
-        ],
-        ignore_index=True,
+    truth = intermediary_scheme_truth(
+        typology="agent_incited_surrender",
+        gang_prefix="SA",
+        intermediary_ids=agent_ids,
+        collector_ids=collector_ids,
+        collector_owner=collector_agent,
+        active_from=active_from,
+        active_to=active_to,
     )
     transactions = pd.concat([refunds, kickbacks], ignore_index=True)
     fragment = Fragment(
-        people=people.assign(
-            phone_digits=phones,
-            recruited=people["recruited"] | np.isin(people["account_id"], collector_ids),
-        ),
+        people=with_collectors(people, collector_ids, phones),
         transactions=transactions[transactions["t"] < period.seconds],
         complaints=complaints,
         truth=truth[truth["active_from_t"] < period.seconds],

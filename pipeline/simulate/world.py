@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from pipeline.simulate.codes import NO_ID
+from pipeline.simulate.codes import NO_ID, code
 
 # Simulation time of a fact that never happened (a loan never defaulted, a policy kept).
 NEVER = -(2**62)
@@ -62,4 +63,48 @@ def truth_rows(*, entity_type: str, entity_id, typology: str, gang_id, active_fr
             "active_from_t": active_from,
             "active_to_t": active_to,
         }
+    )
+
+
+def intermediary_scheme_truth(
+    *,
+    typology: str,
+    gang_prefix: str,
+    intermediary_ids: np.ndarray,
+    collector_ids: np.ndarray,
+    collector_owner: np.ndarray,
+    active_from: np.ndarray,
+    active_to: np.ndarray,
+) -> pd.DataFrame:
+    """Truth for schemes run by intermediaries: each one, and the collector accounts it
+    controls (``collector_owner`` indexes ``intermediary_ids``), in one gang per scheme."""
+    gang_ids = code(gang_prefix, np.arange(len(intermediary_ids)))
+    return pd.concat(
+        [
+            truth_rows(
+                entity_type="intermediary",
+                entity_id=intermediary_ids,
+                typology=typology,
+                gang_id=gang_ids,
+                active_from=active_from,
+                active_to=active_to,
+            ),
+            truth_rows(
+                entity_type="account",
+                entity_id=collector_ids,
+                typology=typology,
+                gang_id=gang_ids[collector_owner],
+                active_from=active_from[collector_owner],
+                active_to=active_to[collector_owner],
+            ),
+        ],
+        ignore_index=True,
+    )
+
+
+def with_collectors(people: pd.DataFrame, collector_ids: np.ndarray, phones: np.ndarray):
+    """The population after a scheme took over ``collector_ids`` under new ``phones``."""
+    return people.assign(
+        phone_digits=phones,
+        recruited=people["recruited"] | np.isin(people["account_id"], collector_ids),
     )
