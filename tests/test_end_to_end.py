@@ -85,6 +85,9 @@ def test_champion_alias_points_at_the_scoring_version(project):
         run_ = client.get_run(champion.run_id)
         assert run_.data.metrics["test_pr_auc"] > run_.data.metrics["test_base_rate"]
         assert "train.num_leaves" in run_.data.params
+        # The run records which feature families the data allowed (all, for the simulator).
+        assert run_.data.params["missing_families"] == "none"
+        assert f"{entity}_" in run_.data.params["families"]
 
 
 @pytest.mark.slow
