@@ -13,7 +13,7 @@ import yaml
 
 from pipeline.config import Params
 from pipeline.featurize import compute_features, connect, data_window
-from pipeline.simulate import TRUTH_DIR, simulate, simulate_parts, write_world
+from pipeline.simulate import TRUTH_DIR, part_count, simulate, simulate_parts, write_world
 from pipeline.snapshots import training_snapshots
 from pipeline.validate import pseudonymize_tables, validate_tables
 from tests.conftest import NOW, REPO, write_tables
@@ -43,6 +43,7 @@ def test_same_seed_same_bytes_other_seed_other_tables(tiny_params, tmp_path):
     first, again, other = (digests(tmp_path / n) for n in "abc")
     # Three blocks of customers after the schemes: four parts of each bulk table.
     assert {f"transactions/part-{i:05d}.parquet" for i in range(4)} <= set(first)
+    assert len(first) == part_count(cfg, block_accounts=700)
     assert first == again
     assert all(other[table] != first[table] for table in first)
 

@@ -53,6 +53,13 @@ TRUTH_DIR = "_truth"
 
 BLOCK_ACCOUNTS = 50_000
 PARTITIONED = ("transactions", "device_events")
+WHOLE_TABLES = 8  # tables written in one piece, ``_truth/truth`` included
+
+
+def part_count(cfg: SimulateConfig, block_accounts: int = BLOCK_ACCOUNTS) -> int:
+    """How many parts ``simulate_parts`` yields: for progress bars."""
+    blocks = -(-cfg.accounts // block_accounts)
+    return WHOLE_TABLES + len(PARTITIONED) * (1 + blocks)
 
 
 def simulate_parts(

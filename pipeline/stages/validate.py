@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.errors import Pandas4Warning
+from rich.progress import track
 
 from pipeline.contract import TABLES
 from pipeline.errors import InputError
@@ -55,7 +56,7 @@ def run(*, raw_dir: Path, out: Path) -> None:
     now = pd.Timestamp.now(tz="UTC")
     report, keys = Report(), {}
     with atomic_dir(out) as staging:
-        for table in TABLES.values():
+        for table in track(TABLES.values(), description="validating", transient=True):
             batches = (
                 read_batches(table.name, sources[table.name], report)
                 if table.name in sources
