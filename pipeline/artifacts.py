@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import Entity, Params
+from pipeline.config import TABLE_NAMES, Entity, Params
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class EntityArtifacts:
     def of(cls, params: Params, entity: Entity) -> EntityArtifacts:
         paths = params.base.paths
         return cls(
-            features=paths.features / f"{entity}.parquet",
+            features=paths.features / f"{TABLE_NAMES[entity]}.parquet",
             models=paths.models / entity,
             reports=paths.reports / entity,
         )

@@ -17,6 +17,8 @@ from pipeline.errors import InputError
 
 Entity = Literal["account", "intermediary"]
 ENTITIES: tuple[Entity, ...] = ("account", "intermediary")
+# File stem of each entity type's features and scores (as in dvc.yaml's foreach).
+TABLE_NAMES: dict[Entity, str] = {"account": "accounts", "intermediary": "intermediaries"}
 
 
 class _Frozen(BaseModel):

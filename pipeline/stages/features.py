@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.config import ENTITIES, Params
+from pipeline.config import ENTITIES, TABLE_NAMES, Params
 from pipeline.errors import InputError
 from pipeline.featurize import available_families, compute_features, connect, data_window
 from pipeline.io import atomic_dir
@@ -44,7 +44,7 @@ def run(params: Params, *, clean: Path, out: Path, as_of: dt.date | None) -> Non
             if not as_of:
                 rows = label_rows(rows, labels, entity, params.features.label_horizon_days)
                 rows["split"] = rows["snapshot_date"].map(splits)
-            rows.to_parquet(staging / f"{entity}.parquet", index=False)
+            rows.to_parquet(staging / f"{TABLE_NAMES[entity]}.parquet", index=False)
             usable, missing = available_families(entity, data.present)
             manifest["entities"][entity] = {
                 "rows": len(rows),

@@ -11,7 +11,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from pipeline.config import ENTITIES, Entity
+from pipeline.config import ENTITIES, TABLE_NAMES
 from pipeline.errors import InputError
 from pipeline.featurize import compute_features, connect, data_window
 from pipeline.io import atomic_dir
@@ -21,10 +21,6 @@ from pipeline.stages.features import as_of_snapshot
 from pipeline.tracking import TRAINING_EXPERIMENT, registered_model_name, use_experiment
 
 log = logging.getLogger(__name__)
-OUTPUT_FILES: dict[Entity, str] = {
-    "account": "accounts.parquet",
-    "intermediary": "intermediaries.parquet",
-}
 
 
 def run(*, clean: Path, out: Path, as_of: dt.date | None, alias: str) -> Path:
@@ -47,7 +43,7 @@ def run(*, clean: Path, out: Path, as_of: dt.date | None, alias: str) -> Path:
                 model_name=name,
                 model_version=int(version.version),
             )
-            scored.to_parquet(staging / OUTPUT_FILES[entity], index=False)
+            scored.to_parquet(staging / f"{TABLE_NAMES[entity]}.parquet", index=False)
             summary["entities"][entity] = {
                 "rows": len(scored),
                 "model_version": int(version.version),
