@@ -50,8 +50,3 @@ def views_sql() -> str:
 
 def families_for(entity: Entity) -> list[Family]:
     return [f for f in load_catalog().values() if f.entity == entity]
-
-
-def descriptions() -> dict[str, str]:
-    """Plain-language text of every feature, the words of reason codes."""
-    return {k: v for f in load_catalog().values() for k, v in f.descriptions.items()}

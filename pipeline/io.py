@@ -11,8 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 
 @contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
@@ -59,8 +57,3 @@ def write_json(obj: Any, target: Path) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def write_parquet(frame: pd.DataFrame, target: Path) -> None:
-    with atomic_file(target) as staging:
-        frame.to_parquet(staging, index=False)
