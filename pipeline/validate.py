@@ -142,10 +142,11 @@ def validate_batches(
         return
     seen = _Seen()
     latest = now + pd.Timedelta(days=1)
+    known = _Known(keys)  # entity keys joined once per table, not once per batch
     for batch in batches:
         checked = _check_table(table, batch, report, latest=latest)
-        _check_references(table, checked, keys, report)
-        _remember(table, checked, keys, seen)
+        _check_references(table, checked, known, report)
+        _remember(table, checked, known, seen)
         yield checked
     if seen.rows == 0 and table.required:
         report.add(Problem(table.name, "*", "required table is empty", 0, ()))
@@ -160,7 +161,7 @@ def validate_batches(
     report.row_counts[table.name] = seen.rows
 
 
-def _remember(table: Table, frame: pd.DataFrame, keys: dict, seen: _Seen) -> None:
+def _remember(table: Table, frame: pd.DataFrame, known: _Known, seen: _Seen) -> None:
     seen.rows += len(frame)
     if table.key and table.key in frame:
         seen.keys.append(pa.array(frame[table.key].astype("string"), type=pa.string()))
@@ -171,7 +172,7 @@ def _remember(table: Table, frame: pd.DataFrame, keys: dict, seen: _Seen) -> Non
         seen.row_hashes.append(pd.util.hash_pandas_object(naive, index=False).to_numpy())
         seen.first_values.append(frame.iloc[:, 0].astype(str).to_numpy())
     if table.name == "transactions" and {"src_id", "dst_id"} <= set(frame.columns):
-        parties = _known(keys, ENTITY_TABLES)
+        parties = known.of(ENTITY_TABLES)
         outside = ~_in(frame["src_id"], parties) | ~_in(frame["dst_id"], parties)
         seen.outside_parties += int(outside.sum())
 
@@ -302,8 +303,18 @@ def _check_values(
         )
 
 
-def _known(keys: dict[str, pa.Array], tables: tuple[str, ...]) -> pa.Array:
-    return pa.concat_arrays([keys[t] for t in tables if t in keys] or [pa.array([], pa.string())])
+class _Known:
+    """Keys of the entity tables checked so far, joined per set of tables on first use."""
+
+    def __init__(self, keys: dict[str, pa.Array]):
+        self._keys = keys
+        self._joined: dict[tuple[str, ...], pa.Array] = {}
+
+    def of(self, tables: tuple[str, ...]) -> pa.Array:
+        if tables not in self._joined:
+            arrays = [self._keys[t] for t in tables if t in self._keys]
+            self._joined[tables] = pa.concat_arrays(arrays or [pa.array([], pa.string())])
+        return self._joined[tables]
 
 
 def _in(values: pd.Series, known: pa.Array) -> np.ndarray:
@@ -312,24 +323,22 @@ def _in(values: pd.Series, known: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.is_in(array, value_set=known), False).to_numpy(zero_copy_only=False)
 
 
-def _check_references(
-    table: Table, frame: pd.DataFrame, keys: dict[str, pa.Array], report: Report
-) -> None:
+def _check_references(table: Table, frame: pd.DataFrame, known: _Known, report: Report) -> None:
     for column in table.columns:
         if not column.references or column.name not in frame:
             continue
         if table.name == "labels" and "entity_type" in frame:
             # A label names its entity's type: an account label must be an account.
-            known = np.where(
+            is_known = np.where(
                 frame["entity_type"] == "account",
-                _in(frame[column.name], _known(keys, ("accounts",))),
-                _in(frame[column.name], _known(keys, ("intermediaries",))),
+                _in(frame[column.name], known.of(("accounts",))),
+                _in(frame[column.name], known.of(("intermediaries",))),
             )
             rule = "unknown entity for its entity_type"
         else:
-            known = _in(frame[column.name], _known(keys, column.references))
+            is_known = _in(frame[column.name], known.of(column.references))
             rule = f"unknown reference to {' or '.join(column.references)}"
-        report.flag(table, frame, column.name, rule, frame[column.name].notna() & ~known)
+        report.flag(table, frame, column.name, rule, frame[column.name].notna() & ~is_known)
 
 
 def pseudonymize_table(name: str, frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
