@@ -1,20 +1,21 @@
--- How much, how often and when an account moves money (last 30 days).
+-- How much, how often and when an account moves money (last 7 and 30 days).
 WITH per_account AS (
     SELECT
-        account_id,
+        account_key,
         snapshot_date,
         count(*) AS txn_count_30d,
-        sum(amount) FILTER (WHERE direction = 'in') AS amount_in_30d,
-        sum(amount) FILTER (WHERE direction = 'out') AS amount_out_30d,
-        avg(CASE WHEN hour(ts) < 5 THEN 1.0 ELSE 0.0 END) AS night_txn_share_30d,
-        count(DISTINCT date_trunc('day', ts)) AS active_days_30d
+        count(*) FILTER (WHERE days_before <= 7) AS txn_count_7d,
+        sum(amount) FILTER (WHERE incoming) AS amount_in_30d,
+        sum(amount) FILTER (WHERE NOT incoming) AS amount_out_30d,
+        count(*) FILTER (WHERE hour(ts) < 5) / count(*) AS night_txn_share_30d,
+        count(DISTINCT days_before) AS active_days_30d
     FROM account_flows_30d
     GROUP BY ALL
 ),
 busiest_hour AS (
-    SELECT account_id, snapshot_date, max(n) AS max_txns_one_hour_30d
+    SELECT account_key, snapshot_date, max(n) AS max_txns_one_hour_30d
     FROM (
-        SELECT account_id, snapshot_date, date_trunc('hour', ts) AS hour_start, count(*) AS n
+        SELECT account_key, snapshot_date, date_trunc('hour', ts) AS hour_start, count(*) AS n
         FROM account_flows_30d
         GROUP BY ALL
     )
@@ -27,10 +28,11 @@ SELECT
     coalesce(p.txn_count_30d, 0) AS txn_count_30d,
     coalesce(p.amount_in_30d, 0) AS amount_in_30d,
     coalesce(p.amount_out_30d, 0) AS amount_out_30d,
+    coalesce(p.txn_count_7d, 0) AS txn_count_7d,
     p.night_txn_share_30d,
     coalesce(p.active_days_30d, 0) AS active_days_30d,
     coalesce(b.max_txns_one_hour_30d, 0) AS max_txns_one_hour_30d
 FROM account_snapshots u
 JOIN accounts a ON a.account_id = u.entity_id
-LEFT JOIN per_account p ON p.account_id = u.entity_id AND p.snapshot_date = u.snapshot_date
-LEFT JOIN busiest_hour b ON b.account_id = u.entity_id AND b.snapshot_date = u.snapshot_date
+LEFT JOIN per_account p ON p.account_key = u.account_key AND p.snapshot_date = u.snapshot_date
+LEFT JOIN busiest_hour b ON b.account_key = u.account_key AND b.snapshot_date = u.snapshot_date

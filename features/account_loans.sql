@@ -24,16 +24,14 @@ applications AS (
 -- Payments received from accounts whose loan was disbursed in the 7 days before.
 from_borrowers AS (
     SELECT
-        f.account_id,
-        s.snapshot_date,
+        f.account_key,
+        f.snapshot_date,
         count(DISTINCT f.counterparty) AS payers_with_new_loan_30d
-    FROM account_flows f
+    FROM account_flows_30d f
     JOIN loans l
-      ON l.account_id = f.counterparty
+      ON hash(l.account_id) = f.counterparty
      AND l.disbursed_at <= f.ts AND f.ts < l.disbursed_at + INTERVAL 7 DAY
-    JOIN snapshots s
-      ON f.ts < s.snapshot_date AND f.ts >= s.snapshot_date - INTERVAL 30 DAY
-    WHERE f.direction = 'in'
+    WHERE f.incoming
     GROUP BY ALL
 )
 SELECT
@@ -46,4 +44,4 @@ SELECT
     coalesce(b.payers_with_new_loan_30d, 0) AS payers_with_new_loan_30d
 FROM account_snapshots u
 LEFT JOIN applications a ON a.account_id = u.entity_id AND a.snapshot_date = u.snapshot_date
-LEFT JOIN from_borrowers b ON b.account_id = u.entity_id AND b.snapshot_date = u.snapshot_date
+LEFT JOIN from_borrowers b ON b.account_key = u.account_key AND b.snapshot_date = u.snapshot_date

@@ -30,7 +30,7 @@ per_intermediary AS (
                            AND r.applied_at >= r.snapshot_date - INTERVAL 180 DAY)
             AS referred_applications_prior_90d,
         count(DISTINCT r.account_id) AS referred_clients_365d,
-        avg(r.stated_income / p.median_stated_income) AS client_income_to_peers,
+        avg(r.stated_income) / any_value(p.median_stated_income) AS client_income_to_peers,
         count(*) FILTER (WHERE r.defaulted_at < r.snapshot_date)
             / nullif(count(*) FILTER (WHERE r.disbursed_at < r.snapshot_date), 0)
             AS client_default_rate_365d,

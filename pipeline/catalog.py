@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 import yaml
 
@@ -17,6 +18,10 @@ class Family:
     entity: Entity
     requires: tuple[str, ...]
     descriptions: dict[str, str]
+    # "sql": features/<name>.sql; "graph": computed by features/graph.py.
+    engine: Literal["sql", "graph"] = "sql"
+    # Columns carried alongside the features for investigators, never shown to the model.
+    annotations: tuple[str, ...] = ()
 
     @property
     def features(self) -> list[str]:
@@ -39,6 +44,8 @@ def load_catalog() -> dict[str, Family]:
             entity=spec["entity"],
             requires=tuple(spec["requires"]),
             descriptions=dict(spec["features"]),
+            engine=spec.get("engine", "sql"),
+            annotations=tuple(spec.get("annotations", ())),
         )
         for name, spec in raw.items()
     }

@@ -1,18 +1,22 @@
-"""Point-in-time features: every catalog family run by DuckDB over the clean tables.
+"""Point-in-time features: every catalog family run over the clean tables.
 
-All snapshots are computed in one pass per family: events are joined to the (small)
-snapshot table by time range, so each table is scanned once, not once per snapshot.
+All snapshots are computed in one pass per family: events are assigned to the (few)
+snapshots whose windows hold them, so each table is scanned once, not once per snapshot.
+Each family lands in a DuckDB table and the families are joined there; only the caller
+decides whether the result becomes a pandas frame or goes straight to Parquet.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import reduce
+import os
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from features.graph import graph_features
 from pipeline.catalog import Family, families_for, views_sql
 from pipeline.config import Entity
 from pipeline.contract import TABLES
@@ -20,12 +24,14 @@ from pipeline.errors import InputError
 
 KEYS = ["entity_id", "snapshot_date"]
 
-
+# Money is exact DECIMAL: sums of integers in cents do not depend on the order in which
+# parallel threads add them, so features (and the models trained on them) are bit-identical
+# from run to run whatever the number of threads.
 _SQL_TYPES = {
     "id": "VARCHAR",
     "text": "VARCHAR",
     "timestamp": "TIMESTAMPTZ",
-    "number": "DOUBLE",
+    "number": "DECIMAL(18, 2)",
     "integer": "BIGINT",
     "boolean": "BOOLEAN",
 }
@@ -37,29 +43,39 @@ class CleanData:
 
     con: duckdb.DuckDBPyConnection
     present: frozenset[str]
+    # Work shared by both entity types (the flow tables, one graph per snapshot), done once
+    # per set of snapshots.
+    shared: dict = field(default_factory=dict, compare=False, repr=False)
 
 
-def connect(clean_dir: Path, *, threads: int = 1) -> CleanData:
+def connect(clean_dir: Path, *, threads: int | None = None, memory_gib: float = 4) -> CleanData:
     """A view per clean table; an absent optional table is an empty view of its contract.
 
-    One thread by default: parallel aggregation adds floating-point numbers in varying
-    order, and features that differ in the last bit make models that are not byte-identical
-    from run to run. Scale comes from partitions run side by side, not from threads here.
+    DuckDB keeps to ``memory_gib`` and spills the rest to a temporary directory.
     """
     if not clean_dir.is_dir():
         raise InputError(f"clean data directory not found: {clean_dir}")
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET threads = {int(threads)}")
+    con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+    con.execute(f"SET memory_limit = '{memory_gib}GiB'")
+    con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'bgrisk-duckdb'}'")
+    con.execute("SET preserve_insertion_order = false")
     present = set()
     for table in TABLES.values():
         path = clean_dir / f"{table.name}.parquet"
         if path.exists():
-            source = f"SELECT * FROM read_parquet('{path.as_posix()}')"
+            reader = f"read_parquet('{path.as_posix()}')"
+            supplied = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
             present.add(table.name)
         else:
-            columns = ", ".join(f"NULL::{_SQL_TYPES[c.kind]} AS {c.name}" for c in table.columns)
-            source = f"SELECT {columns} WHERE false"
+            reader, supplied = None, set()
+        # Every contract column, so families may use optional ones: NULL when not supplied.
+        columns = ", ".join(
+            f"CAST({c.name if c.name in supplied else 'NULL'} AS {_SQL_TYPES[c.kind]}) AS {c.name}"
+            for c in table.columns
+        )
+        source = f"SELECT {columns} FROM {reader}" if reader else f"SELECT {columns} WHERE false"
         con.execute(f"CREATE VIEW {table.name} AS {source}")
     return CleanData(con=con, present=frozenset(present))
 
@@ -80,23 +96,62 @@ def available_families(entity: Entity, tables: frozenset[str]) -> tuple[list[Fam
     return usable, [f for f in families if f not in usable]
 
 
-def compute_features(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> pd.DataFrame:
-    """One row per entity and snapshot, with every available family's columns."""
+def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> str:
+    """Build DuckDB table ``<entity>_features``: one row per entity and snapshot, with every
+    available family's features as DOUBLE (and any family's annotations, e.g. ``ring_id``).
+    """
+    if (snapshots != snapshots.normalize()).any():
+        raise ValueError("snapshots must be at midnight UTC: windows are counted in whole days")
     usable, _ = available_families(entity, clean.present)
-    clean.con.register("snapshots", pd.DataFrame({"snapshot_date": snapshots}))
-    clean.con.execute(views_sql())
-    frames = [_run_family(clean.con, family) for family in usable]
-    features = reduce(lambda left, right: left.merge(right, on=KEYS, how="inner"), frames)
-    features["snapshot_date"] = pd.to_datetime(features["snapshot_date"], utc=True)
-    return features.sort_values(KEYS, ignore_index=True)
+    _prepare(clean, snapshots)
+    for family in usable:
+        _materialize(clean, family)
+    columns = [
+        f"CAST({family.name}.{name} AS DOUBLE) AS {name}"
+        for family in usable
+        for name in family.features
+    ] + [f"{family.name}.{name}" for family in usable for name in family.annotations]
+    first, *rest = [family.name for family in usable]
+    joins = " ".join(f"JOIN {name} USING (entity_id, snapshot_date)" for name in rest)
+    table = f"{entity}_features"
+    clean.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+        f"SELECT entity_id, snapshot_date, {', '.join(columns)} FROM {first} {joins}"
+    )
+    return table
 
 
-def _run_family(con: duckdb.DuckDBPyConnection, family: Family) -> pd.DataFrame:
-    frame = con.execute(family.sql()).df()
-    expected = KEYS + family.features
-    if list(frame.columns) != expected:
-        raise RuntimeError(
-            f"{family.name}.sql returns {list(frame.columns)}, catalog lists {expected}"
-        )
-    numeric = frame[family.features].astype("float64")
-    return pd.concat([frame[KEYS], numeric], axis=1)
+def compute_features(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> pd.DataFrame:
+    """:func:`feature_table` as a pandas frame, sorted by entity and snapshot."""
+    table = feature_table(clean, entity, snapshots)
+    frame = clean.con.execute(f"SELECT * FROM {table} ORDER BY entity_id, snapshot_date").df()
+    frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"], utc=True)
+    return frame
+
+
+def _prepare(clean: CleanData, snapshots: pd.DatetimeIndex) -> None:
+    """Register the snapshots and build the shared views, unless done for these already."""
+    key = tuple(snapshots)
+    if clean.shared.get("snapshots") != key:
+        clean.shared.clear()
+        clean.con.register("snapshots", pd.DataFrame({"snapshot_date": snapshots}))
+        clean.con.execute(views_sql())
+        clean.shared["snapshots"] = key
+
+
+def _materialize(clean: CleanData, family: Family) -> None:
+    """Run one family into a table of its name, checking its columns against the catalog."""
+    if family.engine == "graph":
+        if "graph" not in clean.shared:
+            clean.shared["graph"] = graph_features(clean.con)
+        graph = clean.shared["graph"]
+        result = graph.loc[graph["entity_type"] == family.entity].drop(columns="entity_type")
+        clean.con.register(f"{family.name}_result", result)
+        source = f"SELECT * FROM {family.name}_result"
+    else:
+        source = family.sql()
+    clean.con.execute(f"CREATE OR REPLACE TEMP TABLE {family.name} AS {source}")
+    columns = [c[0] for c in clean.con.execute(f"DESCRIBE {family.name}").fetchall()]
+    expected = KEYS + family.features + list(family.annotations)
+    if columns != expected:
+        raise RuntimeError(f"family {family.name} returns {columns}, catalog lists {expected}")

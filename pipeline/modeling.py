@@ -9,7 +9,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from pipeline.config import TrainConfig
 
-NON_FEATURES = {"entity_id", "snapshot_date", "label", "typology", "split"}
+# Keys, targets and annotations for investigators (ring_id): never model inputs.
+NON_FEATURES = {"entity_id", "snapshot_date", "label", "typology", "split", "ring_id"}
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

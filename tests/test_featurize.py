@@ -42,8 +42,10 @@ def test_features_ignore_everything_from_the_cutoff_on(entity, tiny_clean_dir, t
 @pytest.mark.parametrize("entity", ["account", "intermediary"])
 def test_outputs_and_catalog_agree(entity, tiny_clean_dir):
     features = compute_features(connect(tiny_clean_dir), entity, pd.DatetimeIndex([SNAPSHOT]))
-    listed = [name for family in families_for(entity) for name in family.features]
-    assert list(features.columns) == KEYS + listed
+    families = families_for(entity)
+    listed = [name for family in families for name in family.features]
+    annotations = [name for family in families for name in family.annotations]
+    assert list(features.columns) == KEYS + listed + annotations
     assert features[listed].notna().any().all(), "every feature has values somewhere"
 
 

@@ -141,7 +141,7 @@ def test_labels_are_partial_late_and_cover_every_typology(realistic_world):
 def best_single_feature_precision(features: pd.DataFrame, positive: np.ndarray) -> tuple:
     """The best precision any one-feature threshold rule reaches at 50 % recall."""
     best = (0.0, "")
-    for column in features.columns.drop(["entity_id", "snapshot_date"]):
+    for column in features.columns.drop(["entity_id", "snapshot_date", "ring_id"]):
         values = features[column].to_numpy(dtype=float)
         for sign in (1, -1):
             score = np.where(np.isnan(values), -np.inf, sign * values)

@@ -50,3 +50,47 @@ def test_labels_look_forward_one_horizon_and_drop_known_cases():
     assert rows.loc[("B", s2), "typology"] == "mule_account"
     # C's label is for an intermediary, not an account.
     assert rows.loc[("C", s1), "label"] == 0 and pd.isna(rows.loc[("C", s1), "typology"])
+
+
+@pytest.mark.parametrize(
+    ("confirmed_at", "expected"),
+    [
+        ("2025-05-01 00:00:00", 1),  # confirmed at the cut-off itself: inside [s, s + h)
+        ("2025-04-30 23:59:59", None),  # a second before: already known, not a row
+        ("2025-06-14 23:59:59", 1),  # the last second of the 45-day horizon
+        ("2025-06-15 00:00:00", 0),  # s + h exactly: the horizon is half-open
+    ],
+)
+def test_label_window_edges(confirmed_at, expected):
+    features = pd.DataFrame({"entity_id": ["A"], "snapshot_date": [utc("2025-05-01")]})
+    labels = pd.DataFrame(
+        {
+            "entity_type": ["account"],
+            "entity_id": ["A"],
+            "confirmed_at": [utc(confirmed_at)],
+            "typology": ["mule_account"],
+        }
+    )
+    rows = label_rows(features, labels, "account", horizon_days=45)
+    if expected is None:
+        assert rows.empty
+    else:
+        assert rows["label"].tolist() == [expected]
+
+
+def test_an_entity_counts_from_its_first_confirmation():
+    """A second, later case does not make an already-known entity a training row again."""
+    features = pd.DataFrame(
+        {"entity_id": ["A", "A"], "snapshot_date": [utc("2025-05-01"), utc("2025-07-01")]}
+    )
+    labels = pd.DataFrame(
+        {
+            "entity_type": ["account", "account"],
+            "entity_id": ["A", "A"],
+            "confirmed_at": [utc("2025-08-01"), utc("2025-05-10")],
+            "typology": ["mule_account", "mule_account"],
+        }
+    )
+    rows = label_rows(features, labels, "account", horizon_days=45)
+    assert rows["snapshot_date"].tolist() == [utc("2025-05-01")]
+    assert rows["label"].tolist() == [1]

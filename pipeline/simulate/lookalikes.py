@@ -68,12 +68,14 @@ def salaries(
     months = period.days // 30
     earner = np.repeat(earners, months)
     month = np.tile(np.arange(months), len(earners))
-    paid_t = month * MONTH + 9 * DAY + 10 * HOUR + rng.integers(0, 3 * HOUR, len(earner))
-    keep = paid_t >= people["opened_t"].to_numpy()[earner]
-    earner, paid_t = earner[keep], paid_t[keep]
     employer = people["employer"].to_numpy()[earner]
+    outside = people.index.to_numpy()[earner] % 997
+    payer = np.where(employer >= 0, employer, outside)
+    paid_t = month * MONTH + pay_day(payer) + 10 * HOUR + rng.integers(0, 3 * HOUR, len(earner))
+    keep = paid_t >= people["opened_t"].to_numpy()[earner]
+    earner, paid_t, employer, outside = earner[keep], paid_t[keep], employer[keep], outside[keep]
     amount = people["monthly_income"].to_numpy()[earner] * rng.uniform(0.95, 1.05, len(earner))
-    outside = ids("E", people.index.to_numpy()[earner] % 997)
+    outside = ids("E", outside)
     return transfers(
         np.where(employer >= 0, all_accounts[np.maximum(employer, 0)], outside),
         people["account_id"].to_numpy()[earner],
@@ -81,6 +83,11 @@ def salaries(
         amount,
         channel="transfer",
     )
+
+
+def pay_day(employer: np.ndarray) -> np.ndarray:
+    """Each employer pays on its own day of the month, spread over the month."""
+    return (employer * 7919 % 28) * DAY
 
 
 def payroll_funding(rng: np.random.Generator, period: Period, people: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +101,7 @@ def payroll_funding(rng: np.random.Generator, period: Period, people: pd.DataFra
     return transfers(
         ids("F", rng.integers(0, 10_000, len(employer))),
         people["account_id"].to_numpy()[employer],
-        month * MONTH + 9 * DAY + 8 * HOUR,
+        month * MONTH + pay_day(employer) + 8 * HOUR,
         np.repeat(payroll.to_numpy(), months) * 1.02,
         channel="transfer",
     )

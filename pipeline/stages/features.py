@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipeline.config import ENTITIES, TABLE_NAMES, Params
 from pipeline.errors import InputError
-from pipeline.featurize import available_families, compute_features, connect, data_window
+from pipeline.featurize import CleanData, available_families, connect, data_window, feature_table
 from pipeline.io import atomic_dir
 from pipeline.snapshots import assign_splits, label_rows, training_snapshots
 
@@ -40,19 +40,44 @@ def run(params: Params, *, clean: Path, out: Path, as_of: dt.date | None) -> Non
     manifest = {"data_start": str(start), "data_end": str(end), "entities": {}}
     with atomic_dir(out) as staging:
         for entity in ENTITIES:
-            rows = compute_features(data, entity, snapshots)
+            table = feature_table(data, entity, snapshots)
             if not as_of:
-                rows = label_rows(rows, labels, entity, params.features.label_horizon_days)
-                rows["split"] = rows["snapshot_date"].map(splits)
-            rows.to_parquet(staging / f"{TABLE_NAMES[entity]}.parquet", index=False)
+                table = _labelled(data, table, entity, labels, splits, params)
+            path = staging / f"{TABLE_NAMES[entity]}.parquet"
+            data.con.execute(
+                f"COPY (SELECT * FROM {table} ORDER BY entity_id, snapshot_date) "
+                f"TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
+            )
+            [(rows,)] = data.con.execute(f"SELECT count(*) FROM {table}").fetchall()
             usable, missing = available_families(entity, data.present)
             manifest["entities"][entity] = {
-                "rows": len(rows),
+                "rows": rows,
                 "families": [f.name for f in usable],
                 "missing_families": [f.name for f in missing],
             }
-            log.info("%s: %s rows over %s snapshots", entity, f"{len(rows):,}", len(snapshots))
+            log.info("%s: %s rows over %s snapshots", entity, f"{rows:,}", len(snapshots))
         manifest["snapshots"] = [str(s.date()) for s in snapshots]
         if not as_of:
             manifest["splits"] = {str(s.date()): v for s, v in splits.items()}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def _labelled(
+    data: CleanData,
+    table: str,
+    entity: str,
+    labels: pd.DataFrame,
+    splits: pd.Series,
+    params: Params,
+) -> str:
+    """Join label, typology and split to the feature table; drop rows already known bad."""
+    keys = data.con.execute(f"SELECT entity_id, snapshot_date FROM {table}").df()
+    keys["snapshot_date"] = pd.to_datetime(keys["snapshot_date"], utc=True)
+    rows = label_rows(keys, labels, entity, params.features.label_horizon_days)
+    rows["split"] = rows["snapshot_date"].map(splits)
+    data.con.register(f"{table}_labels", rows)
+    data.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table}_labelled AS SELECT f.*, l.label, l.typology, l.split "
+        f"FROM {table} f JOIN {table}_labels l USING (entity_id, snapshot_date)"
+    )
+    return f"{table}_labelled"

@@ -1,0 +1,88 @@
+"""The ``account_activity`` family written plainly in pandas: the yardstick for DuckDB.
+
+``python -m bench.pandas_activity CLEAN_DIR OUT.parquet``: load the payments, then for each
+training snapshot filter its 30-day window and group by account, the way a notebook would.
+Its output equals the SQL family's (tests/test_bench.py), so the comparison is like for like.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import load_params
+from pipeline.snapshots import training_snapshots
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def account_payments(clean: Path) -> pd.DataFrame:
+    """Each payment once from each side that is a customer account."""
+    accounts = pd.read_parquet(clean / "accounts.parquet", columns=["account_id"])["account_id"]
+    payments = pd.read_parquet(
+        clean / "transactions.parquet", columns=["ts", "src_id", "dst_id", "amount"]
+    )
+    sides = [
+        payments.loc[payments["src_id"].isin(accounts), ["src_id", "ts", "amount"]]
+        .rename(columns={"src_id": "account_id"})
+        .assign(incoming=False),
+        payments.loc[payments["dst_id"].isin(accounts), ["dst_id", "ts", "amount"]]
+        .rename(columns={"dst_id": "account_id"})
+        .assign(incoming=True),
+    ]
+    return pd.concat(sides, ignore_index=True)
+
+
+def activity(accounts: pd.DataFrame, payments: pd.DataFrame, snapshot: pd.Timestamp) -> pd.DataFrame:
+    """account_activity.sql for one snapshot."""
+    window = payments[
+        (payments["ts"] < snapshot) & (payments["ts"] >= snapshot - pd.Timedelta(days=30))
+    ].copy()
+    last_week = window["ts"] >= snapshot - pd.Timedelta(days=7)
+    window["in_amount"] = window["amount"].where(window["incoming"], 0.0)
+    window["out_amount"] = window["amount"].where(~window["incoming"], 0.0)
+    window["last_week"] = last_week
+    window["night"] = window["ts"].dt.hour < 5
+    window["day"] = window["ts"].dt.floor("D")
+    window["hour"] = window["ts"].dt.floor("h")
+    grouped = window.groupby("account_id")
+    per_account = pd.DataFrame(
+        {
+            "txn_count_30d": grouped.size(),
+            "amount_in_30d": grouped["in_amount"].sum(),
+            "amount_out_30d": grouped["out_amount"].sum(),
+            "txn_count_7d": grouped["last_week"].sum(),
+            "night_txn_share_30d": grouped["night"].mean(),
+            "active_days_30d": grouped["day"].nunique(),
+            "max_txns_one_hour_30d": window.groupby(["account_id", "hour"])
+            .size()
+            .groupby(level=0)
+            .max(),
+        }
+    )
+    existing = accounts[~(accounts["opened_at"] >= snapshot)]
+    rows = existing.join(per_account, on="account_id")
+    counts = [c for c in per_account.columns if c != "night_txn_share_30d"]
+    rows[counts] = rows[counts].fillna(0)
+    age = (snapshot - rows.pop("opened_at").dt.floor("D")).dt.days  # calendar days, as SQL
+    return rows.assign(snapshot_date=snapshot, account_age_days=age)
+
+
+def main() -> None:
+    clean, out = Path(sys.argv[1]), Path(sys.argv[2])
+    accounts = pd.read_parquet(clean / "accounts.parquet", columns=["account_id", "opened_at"])
+    payments = account_payments(clean)
+    start, end = payments["ts"].min(), payments["ts"].max().floor("D") + pd.Timedelta(days=1)
+    snapshots = training_snapshots(start, end, load_params(REPO / "params.yaml").features)
+    frames = [activity(accounts, payments, s) for s in snapshots]
+    result = pd.concat(frames, ignore_index=True).astype(
+        {c: np.float64 for c in frames[0].columns if c not in ("account_id", "snapshot_date")}
+    )
+    result.to_parquet(out, index=False)
+
+
+if __name__ == "__main__":
+    main()

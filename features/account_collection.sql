@@ -1,0 +1,21 @@
+-- Debt collection contacts an account received (last 90 days).
+WITH per_account AS (
+    SELECT
+        e.account_id,
+        s.snapshot_date,
+        count(*) AS collection_contacts_90d,
+        count(DISTINCT e.agency_id) AS collection_agencies_90d,
+        avg(CASE WHEN hour(e.ts) < 8 OR hour(e.ts) >= 21 THEN 1.0 ELSE 0.0 END)
+            AS collection_night_share_90d
+    FROM collection_events e
+    JOIN snapshots s ON e.ts < s.snapshot_date AND e.ts >= s.snapshot_date - INTERVAL 90 DAY
+    GROUP BY ALL
+)
+SELECT
+    u.entity_id,
+    u.snapshot_date,
+    coalesce(p.collection_contacts_90d, 0) AS collection_contacts_90d,
+    coalesce(p.collection_agencies_90d, 0) AS collection_agencies_90d,
+    p.collection_night_share_90d
+FROM account_snapshots u
+LEFT JOIN per_account p ON p.account_id = u.entity_id AND p.snapshot_date = u.snapshot_date

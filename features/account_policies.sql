@@ -1,0 +1,64 @@
+-- Insurance surrenders and where the refund goes. A person is everyone sharing an id
+-- number (its pseudonym), so a policy at the insurer meets the refund at the bank.
+WITH person AS (
+    SELECT account_id, coalesce(id_number, account_id) AS person_id FROM accounts
+),
+held AS (
+    SELECT pe.person_id, p.issued_at, p.surrendered_at, p.refund_amount
+    FROM policies p
+    JOIN person pe USING (account_id)
+),
+-- Transfers to another person's account within 14 days after the sender surrendered a
+-- policy: the refund arrives within days and an incited holder pays the agent's share.
+refund_transfers AS (
+    SELECT DISTINCT t.txn_id, t.ts, t.amount, src.person_id AS sender, t.dst_id AS receiver
+    FROM transactions t
+    JOIN person src ON src.account_id = t.src_id
+    JOIN held h
+      ON h.person_id = src.person_id
+     AND t.ts >= h.surrendered_at
+     AND t.ts < h.surrendered_at + INTERVAL 14 DAY
+    JOIN person dst ON dst.account_id = t.dst_id AND dst.person_id <> src.person_id
+),
+per_person AS (
+    SELECT
+        h.person_id,
+        s.snapshot_date,
+        count(*) FILTER (WHERE h.issued_at < s.snapshot_date
+                           AND NOT coalesce(h.surrendered_at < s.snapshot_date, false))
+            AS policies_in_force,
+        count(*) FILTER (WHERE h.surrendered_at < s.snapshot_date
+                           AND h.surrendered_at >= s.snapshot_date - INTERVAL 90 DAY)
+            AS surrenders_90d,
+        sum(h.refund_amount) FILTER (WHERE h.surrendered_at < s.snapshot_date
+                                       AND h.surrendered_at >= s.snapshot_date - INTERVAL 90 DAY)
+            AS refunds_90d
+    FROM held h
+    CROSS JOIN snapshots s
+    WHERE h.issued_at < s.snapshot_date
+    GROUP BY ALL
+),
+sent_on AS (
+    SELECT r.sender AS person_id, s.snapshot_date, sum(r.amount) AS sent_90d
+    FROM refund_transfers r
+    JOIN snapshots s ON r.ts < s.snapshot_date AND r.ts >= s.snapshot_date - INTERVAL 90 DAY
+    GROUP BY ALL
+),
+received AS (
+    SELECT r.receiver AS account_id, s.snapshot_date, count(DISTINCT r.sender) AS payers
+    FROM refund_transfers r
+    JOIN snapshots s ON r.ts < s.snapshot_date AND r.ts >= s.snapshot_date - INTERVAL 30 DAY
+    GROUP BY ALL
+)
+SELECT
+    u.entity_id,
+    u.snapshot_date,
+    coalesce(p.policies_in_force, 0) AS policies_in_force,
+    coalesce(p.surrenders_90d, 0) AS surrenders_90d,
+    capped(coalesce(o.sent_90d, 0) / nullif(p.refunds_90d, 0), 1) AS refund_sent_on_share_90d,
+    coalesce(r.payers, 0) AS payers_after_surrender_30d
+FROM account_snapshots u
+JOIN person pe ON pe.account_id = u.entity_id
+LEFT JOIN per_person p ON p.person_id = pe.person_id AND p.snapshot_date = u.snapshot_date
+LEFT JOIN sent_on o ON o.person_id = pe.person_id AND o.snapshot_date = u.snapshot_date
+LEFT JOIN received r ON r.account_id = u.entity_id AND r.snapshot_date = u.snapshot_date
