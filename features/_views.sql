@@ -19,11 +19,12 @@ CREATE OR REPLACE TEMP TABLE account_keys AS
 SELECT account_id, CAST(row_number() OVER (ORDER BY account_id) AS INTEGER) AS account_key
 FROM accounts;
 
--- Each payment seen once from each side that is a customer account, in the 30 days before
--- the earliest snapshot up to the latest, with the time of the account's next payment out
--- (at or after this one): how long incoming money stays. The other side is kept as a
--- 64-bit hash, enough to count distinct counterparties.
-CREATE OR REPLACE TEMP TABLE account_flows AS
+-- Each payment seen once from each side that is a customer account, with the time of the
+-- account's next payment out (at or after this one: how long incoming money stays) and its
+-- number of payments in the hour up to this one (bursts), in the 30 days before each
+-- snapshot. Both windows share one sort of the account's payments. The other side is kept as a 64-bit hash, enough to count
+-- distinct counterparties.
+CREATE OR REPLACE TEMP TABLE account_flows_30d AS
 WITH recent AS (
     SELECT ts, src_id, dst_id, amount
     FROM transactions
@@ -36,20 +37,41 @@ sides AS (
     UNION ALL
     SELECT k.account_key, r.ts, r.amount, true, hash(r.src_id)
     FROM recent r JOIN account_keys k ON k.account_id = r.dst_id
+),
+forwarding AS (
+    SELECT
+        *,
+        min(CASE WHEN NOT incoming THEN ts END) OVER (
+            PARTITION BY account_key ORDER BY ts, incoming DESC
+            ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
+        ) AS next_out_ts,
+        count(*) OVER (
+            PARTITION BY account_key ORDER BY ts
+            RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW
+        ) AS txns_past_hour
+    FROM sides
 )
-SELECT
-    *,
-    min(CASE WHEN NOT incoming THEN ts END) OVER (
-        PARTITION BY account_key ORDER BY ts, incoming DESC
-        ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
-    ) AS next_out_ts
-FROM sides;
-
--- Each account's payments in the 30 days before each snapshot.
-CREATE OR REPLACE TEMP VIEW account_flows_30d AS
 SELECT f.*, d.snapshot_date, d.days_before
-FROM account_flows f
+FROM forwarding f
 JOIN snapshot_days d ON d.day = CAST(f.ts AS DATE) AND d.days_before <= 30;
+
+-- Each account's logins per device and network address (64-bit hashes: cheap to group,
+-- collisions negligible) in the 90 days before each snapshot. An account logs in from the
+-- same few pairs again and again, so one row per pair and snapshot makes what follows small.
+CREATE OR REPLACE TEMP TABLE device_sightings_90d AS
+SELECT
+    k.account_key,
+    d.snapshot_date,
+    hash(e.device_id) AS device,
+    CASE WHEN e.ip IS NOT NULL THEN hash(e.ip) END AS ip,
+    count(*) AS logins,
+    count(*) FILTER (WHERE hour(e.ts) < 5) AS night_logins
+FROM device_events e
+JOIN account_keys k USING (account_id)
+JOIN snapshot_days d ON d.day = CAST(e.ts AS DATE)
+WHERE e.ts >= (SELECT min(snapshot_date) FROM snapshots) - INTERVAL 90 DAY
+  AND e.ts < (SELECT max(snapshot_date) FROM snapshots)
+GROUP BY ALL;
 
 -- The intermediary itself and every account registered with its phone: where money sent
 -- "to the intermediary" can land.

@@ -8,17 +8,9 @@ WITH per_account AS (
         sum(amount) FILTER (WHERE incoming) AS amount_in_30d,
         sum(amount) FILTER (WHERE NOT incoming) AS amount_out_30d,
         count(*) FILTER (WHERE hour(ts) < 5) / count(*) AS night_txn_share_30d,
-        count(DISTINCT days_before) AS active_days_30d
+        count(DISTINCT days_before) AS active_days_30d,
+        max(txns_past_hour) AS max_txns_one_hour_30d
     FROM account_flows_30d
-    GROUP BY ALL
-),
-busiest_hour AS (
-    SELECT account_key, snapshot_date, max(n) AS max_txns_one_hour_30d
-    FROM (
-        SELECT account_key, snapshot_date, date_trunc('hour', ts) AS hour_start, count(*) AS n
-        FROM account_flows_30d
-        GROUP BY ALL
-    )
     GROUP BY ALL
 )
 SELECT
@@ -31,8 +23,7 @@ SELECT
     coalesce(p.txn_count_7d, 0) AS txn_count_7d,
     p.night_txn_share_30d,
     coalesce(p.active_days_30d, 0) AS active_days_30d,
-    coalesce(b.max_txns_one_hour_30d, 0) AS max_txns_one_hour_30d
+    coalesce(p.max_txns_one_hour_30d, 0) AS max_txns_one_hour_30d
 FROM account_snapshots u
 JOIN accounts a ON a.account_id = u.entity_id
 LEFT JOIN per_account p ON p.account_key = u.account_key AND p.snapshot_date = u.snapshot_date
-LEFT JOIN busiest_hour b ON b.account_key = u.account_key AND b.snapshot_date = u.snapshot_date

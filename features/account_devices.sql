@@ -1,24 +1,12 @@
 -- Devices and networks an account logs in from, and who else uses them (last 90 days).
--- Devices and addresses are compared by 64-bit hash: cheap to group, collisions negligible.
-WITH recent AS (
-    SELECT
-        k.account_key,
-        d.snapshot_date,
-        hash(e.device_id) AS device,
-        CASE WHEN e.ip IS NOT NULL THEN hash(e.ip) END AS ip,
-        hour(e.ts) < 5 AS at_night
-    FROM device_events e
-    JOIN account_keys k USING (account_id)
-    JOIN snapshot_days d ON d.day = CAST(e.ts AS DATE)
-),
-device_users AS (
+WITH device_users AS (
     SELECT snapshot_date, device, count(DISTINCT account_key) AS accounts_on_device
-    FROM recent
+    FROM device_sightings_90d
     GROUP BY ALL
 ),
 ip_users AS (
     SELECT snapshot_date, ip, count(DISTINCT account_key) AS accounts_on_ip
-    FROM recent
+    FROM device_sightings_90d
     WHERE ip IS NOT NULL
     GROUP BY ALL
 ),
@@ -30,8 +18,8 @@ per_account AS (
         count(DISTINCT r.ip) AS distinct_ips_90d,
         max(d.accounts_on_device) AS max_accounts_per_device_90d,
         max(i.accounts_on_ip) AS max_accounts_per_ip_90d,
-        count(*) FILTER (WHERE r.at_night) / count(*) AS night_login_share_90d
-    FROM recent r
+        sum(r.night_logins) / sum(r.logins) AS night_login_share_90d
+    FROM device_sightings_90d r
     JOIN device_users d USING (snapshot_date, device)
     LEFT JOIN ip_users i USING (snapshot_date, ip)
     GROUP BY ALL

@@ -1,22 +1,34 @@
 -- Where an account's money comes from, where it goes, and how long it stays (last 30 days).
 -- Money counts as forwarded only when the next payment out came before the cut-off.
-WITH per_account AS (
+WITH counterparties AS (
+    -- Grouping twice counts distinct counterparties much faster than count(DISTINCT).
+    SELECT account_key, snapshot_date, incoming, counterparty, sum(amount) AS amount
+    FROM account_flows_30d
+    GROUP BY ALL
+),
+per_account AS (
     SELECT
         account_key,
         snapshot_date,
-        count(DISTINCT counterparty) FILTER (WHERE incoming) AS distinct_payers_30d,
-        count(DISTINCT counterparty) FILTER (WHERE NOT incoming) AS distinct_payees_30d,
+        count(*) FILTER (WHERE incoming) AS distinct_payers_30d,
+        count(*) FILTER (WHERE NOT incoming) AS distinct_payees_30d,
         sum(amount) FILTER (WHERE NOT incoming)
-            / nullif(sum(amount) FILTER (WHERE incoming), 0) AS pass_through_ratio_30d,
+            / nullif(sum(amount) FILTER (WHERE incoming), 0) AS pass_through_ratio_30d
+    FROM counterparties
+    GROUP BY ALL
+),
+holding AS (
+    SELECT
+        account_key,
+        snapshot_date,
         sum(amount) FILTER (
-            WHERE incoming
-              AND next_out_ts < snapshot_date
-              AND next_out_ts <= ts + INTERVAL 24 HOUR
-        ) / sum(amount) FILTER (WHERE incoming) AS share_in_forwarded_24h_30d,
+            WHERE next_out_ts < snapshot_date AND next_out_ts <= ts + INTERVAL 24 HOUR
+        ) / sum(amount) AS share_in_forwarded_24h_30d,
         median(date_diff('minute', ts, next_out_ts) / 60.0) FILTER (
-            WHERE incoming AND next_out_ts < snapshot_date
+            WHERE next_out_ts < snapshot_date
         ) AS median_hours_to_forward_30d
     FROM account_flows_30d
+    WHERE incoming
     GROUP BY ALL
 )
 SELECT
@@ -26,7 +38,8 @@ SELECT
     coalesce(p.distinct_payees_30d, 0) AS distinct_payees_30d,
     -- Capped so one tiny inflow cannot dominate; NULL (nothing received) stays NULL.
     capped(p.pass_through_ratio_30d, 10) AS pass_through_ratio_30d,
-    coalesce(p.share_in_forwarded_24h_30d, 0) AS share_in_forwarded_24h_30d,
-    p.median_hours_to_forward_30d
+    coalesce(h.share_in_forwarded_24h_30d, 0) AS share_in_forwarded_24h_30d,
+    h.median_hours_to_forward_30d
 FROM account_snapshots u
 LEFT JOIN per_account p ON p.account_key = u.account_key AND p.snapshot_date = u.snapshot_date
+LEFT JOIN holding h ON h.account_key = u.account_key AND h.snapshot_date = u.snapshot_date

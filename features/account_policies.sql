@@ -8,17 +8,24 @@ held AS (
     FROM policies p
     JOIN person pe USING (account_id)
 ),
+-- The accounts (any institution) of holders who surrendered, and when: small, so the scan
+-- of all payments below only probes it.
+surrendering AS (
+    SELECT DISTINCT pe.account_id, h.person_id, h.surrendered_at
+    FROM held h
+    JOIN person pe USING (person_id)
+    WHERE h.surrendered_at IS NOT NULL
+),
 -- Transfers to another person's account within 14 days after the sender surrendered a
 -- policy: the refund arrives within days and an incited holder pays the agent's share.
 refund_transfers AS (
-    SELECT DISTINCT t.txn_id, t.ts, t.amount, src.person_id AS sender, t.dst_id AS receiver
+    SELECT DISTINCT t.txn_id, t.ts, t.amount, s.person_id AS sender, t.dst_id AS receiver
     FROM transactions t
-    JOIN person src ON src.account_id = t.src_id
-    JOIN held h
-      ON h.person_id = src.person_id
-     AND t.ts >= h.surrendered_at
-     AND t.ts < h.surrendered_at + INTERVAL 14 DAY
-    JOIN person dst ON dst.account_id = t.dst_id AND dst.person_id <> src.person_id
+    JOIN surrendering s
+      ON s.account_id = t.src_id
+     AND t.ts >= s.surrendered_at
+     AND t.ts < s.surrendered_at + INTERVAL 14 DAY
+    JOIN person dst ON dst.account_id = t.dst_id AND dst.person_id <> s.person_id
 ),
 per_person AS (
     SELECT

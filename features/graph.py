@@ -3,11 +3,14 @@
 For each snapshot, accounts and intermediaries are nodes of one undirected graph. Two are
 linked when, before the cut-off, they were seen with the same device or network address
 (last 90 days), carry the same phone or id number (an insurer account and a bank account of
-one person, or a collector registered with a broker's phone), or paid each other (last 90
-days). A *ring* is a connected group of the identity links (devices, networks, phones, id
-numbers): what an investigator means by "these accounts are run from the same place".
-Payments join the graph for hop counts and PageRank but not for rings, since ordinary
-payroll and shopping would otherwise chain everyone into one giant ring.
+one person, or a collector registered with a broker's phone), or paid each other (last 30
+days). A *ring* is a group held together by identity links (devices, networks, phones, id numbers):
+what an investigator means by "these accounts are run from the same place". A small
+connected group is one ring. Households, offices and shared phones chain some groups into
+components of thousands, which no investigator would call a ring; those are split into
+their densely linked communities (Leiden, modularity, seeded so that runs agree). Payments
+join the graph for hop counts and PageRank but not for rings, since payroll and shopping
+would chain everyone together.
 
 Everything used is strictly before the cut-off, including which entities are known bad
 (confirmed before the snapshot), so the features pass the same point-in-time test as SQL.
@@ -15,16 +18,22 @@ Everything used is strictly before the cut-off, including which entities are kno
 
 from __future__ import annotations
 
+import random
+
 import duckdb
+import igraph
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-LOOKBACK_DAYS = 90
 # A device, address or phone used by more than this many entities is a public hotspot, a
 # shop terminal or a switchboard: it says nothing about who belongs together.
 MAX_SHARERS = 20
+
+# Connected groups larger than this are split into communities.
+MAX_COMPONENT_RING = 50
+SEED = 42
 
 FEATURES = [
     "ring_size",
@@ -33,85 +42,99 @@ FEATURES = [
     "bad_within_2hops",
     "bad_in_ring",
     "flow_pagerank",
-    "flow_payers_90d",
-    "flow_payees_90d",
+    "flow_payers_30d",
+    "flow_payees_30d",
 ]
 
+# Accounts are nodes 0 .. n-1 in account-key order, then the intermediaries.
 _NODES_SQL = """
 CREATE OR REPLACE TEMP TABLE graph_nodes AS
-SELECT row_number() OVER (ORDER BY entity_type, entity_id) - 1 AS node, *
-FROM (
-    SELECT 'account' AS entity_type, account_id AS entity_id, opened_at AS since FROM accounts
-    UNION ALL
-    SELECT 'intermediary', intermediary_id, registered_at FROM intermediaries
-)
+SELECT k.account_key - 1 AS node, 'account' AS entity_type, a.account_id AS entity_id,
+       a.opened_at AS since, hash(a.account_id) AS entity_hash
+FROM accounts a JOIN account_keys k USING (account_id)
+UNION ALL
+SELECT (SELECT count(*) FROM account_keys) + row_number() OVER (ORDER BY intermediary_id) - 1,
+       'intermediary', intermediary_id, registered_at, hash(intermediary_id)
+FROM intermediaries
 """
 
-# Each sighting of an entity with an identifying attribute. `lasting` ones (phones and id
-# numbers on the customer record) hold from `ts` on; the others count for LOOKBACK_DAYS.
+# Who was seen with which identifying attribute (kind, 64-bit hash) before each snapshot:
+# devices and addresses over the last 90 days (from the shared login table), application
+# devices and complaint contact phones over the last 90 days, and the phones and id numbers
+# on the customer record from the day the record exists.
 _SIGHTINGS_SQL = """
-CREATE OR REPLACE TEMP VIEW graph_sightings AS
-SELECT account_id AS entity_id, 1 AS kind, device_id AS value, ts, false AS lasting
-FROM device_events
-UNION ALL
-SELECT account_id, 2, ip, ts, false FROM device_events WHERE ip IS NOT NULL
-UNION ALL
-SELECT account_id, 1, device_id, applied_at, false FROM loans WHERE device_id IS NOT NULL
-UNION ALL
-SELECT account_id, 3, contact_phone, ts, false FROM complaints WHERE contact_phone IS NOT NULL
-UNION ALL
-SELECT account_id, 3, phone, opened_at, true FROM accounts WHERE phone IS NOT NULL
-UNION ALL
-SELECT account_id, 4, id_number, opened_at, true FROM accounts WHERE id_number IS NOT NULL
-UNION ALL
-SELECT intermediary_id, 3, phone, registered_at, true FROM intermediaries WHERE phone IS NOT NULL
+CREATE OR REPLACE TEMP TABLE graph_sightings AS
+WITH lasting AS (
+    SELECT node, 3 AS kind, hash(phone) AS value, since FROM graph_nodes g
+    JOIN accounts a ON a.account_id = g.entity_id AND g.entity_type = 'account'
+    WHERE a.phone IS NOT NULL
+    UNION ALL
+    SELECT node, 4, hash(id_number), since FROM graph_nodes g
+    JOIN accounts a ON a.account_id = g.entity_id AND g.entity_type = 'account'
+    WHERE a.id_number IS NOT NULL
+    UNION ALL
+    SELECT node, 3, hash(phone), since FROM graph_nodes g
+    JOIN intermediaries i ON i.intermediary_id = g.entity_id AND g.entity_type = 'intermediary'
+    WHERE i.phone IS NOT NULL
+),
+events AS (
+    SELECT g.node, 1 AS kind, hash(l.device_id) AS value, l.applied_at AS ts
+    FROM loans l JOIN graph_nodes g ON g.entity_id = l.account_id AND g.entity_type = 'account'
+    WHERE l.device_id IS NOT NULL
+    UNION ALL
+    SELECT g.node, 3, hash(c.contact_phone), c.ts
+    FROM complaints c JOIN graph_nodes g ON g.entity_id = c.account_id AND g.entity_type = 'account'
+    WHERE c.contact_phone IS NOT NULL
+)
+SELECT snapshot_date, account_key - 1 AS node, 1 AS kind, device AS value FROM device_sightings_90d
+UNION
+SELECT snapshot_date, account_key - 1, 2, ip FROM device_sightings_90d WHERE ip IS NOT NULL
+UNION
+SELECT d.snapshot_date, e.node, e.kind, e.value
+FROM events e JOIN snapshot_days d ON d.day = CAST(e.ts AS DATE)
+UNION
+-- Only a phone or id number on two records can link anyone: cut the rest before the join.
+SELECT s.snapshot_date, l.node, l.kind, l.value
+FROM lasting l
+SEMI JOIN (SELECT kind, value FROM lasting GROUP BY ALL HAVING count(*) > 1) m USING (kind, value)
+JOIN snapshots s ON coalesce(l.since < s.snapshot_date, true)
 """
 
 _LINKS_SQL = f"""
-WITH candidates AS (
-    -- Only attributes that two entities ever share can link anyone: a cheap first cut.
-    SELECT kind, value FROM graph_sightings GROUP BY ALL HAVING min(entity_id) < max(entity_id)
-),
-at_snapshot AS (
-    SELECT DISTINCT s.snapshot_date, x.kind, x.value, x.entity_id
-    FROM graph_sightings x
-    SEMI JOIN candidates c ON c.kind = x.kind AND c.value = x.value
-    JOIN snapshots s
-      ON coalesce(x.ts < s.snapshot_date, true)
-     AND (x.lasting OR x.ts >= s.snapshot_date - INTERVAL {LOOKBACK_DAYS} DAY)
-),
-shared AS (
+WITH shared AS (
     SELECT snapshot_date, kind, value
-    FROM at_snapshot
+    FROM graph_sightings
     GROUP BY ALL
     HAVING count(*) BETWEEN 2 AND {MAX_SHARERS}
 ),
-pairs AS (
-    SELECT DISTINCT a.snapshot_date, a.entity_id AS left_id, b.entity_id AS right_id
-    FROM at_snapshot a
-    JOIN shared USING (snapshot_date, kind, value)
-    JOIN at_snapshot b USING (snapshot_date, kind, value)
-    WHERE a.entity_id < b.entity_id
+sharers AS (
+    SELECT x.* FROM graph_sightings x SEMI JOIN shared USING (snapshot_date, kind, value)
 )
-SELECT p.snapshot_date, l.node AS left_node, r.node AS right_node
-FROM pairs p
-JOIN graph_nodes l ON l.entity_id = p.left_id AND coalesce(l.since < p.snapshot_date, true)
-JOIN graph_nodes r ON r.entity_id = p.right_id AND coalesce(r.since < p.snapshot_date, true)
+SELECT DISTINCT a.snapshot_date, a.node AS left_node, b.node AS right_node
+FROM sharers a
+JOIN sharers b USING (snapshot_date, kind, value)
+WHERE a.node < b.node
 ORDER BY ALL
 """
 
-_FLOWS_SQL = f"""
-SELECT s.snapshot_date, src.node AS src_node, dst.node AS dst_node, sum(t.amount) AS amount
-FROM transactions t
-JOIN graph_nodes src ON src.entity_id = t.src_id
-JOIN graph_nodes dst ON dst.entity_id = t.dst_id
-JOIN snapshots s
-  ON t.ts < s.snapshot_date AND t.ts >= s.snapshot_date - INTERVAL {LOOKBACK_DAYS} DAY
-WHERE src.node <> dst.node
+# Payments between customers and intermediaries, last 30 days, from the account flows: an
+# account's payments out to any node, and its payments in from intermediaries (those from
+# accounts are already counted as the payer's payments out).
+_FLOWS_SQL = """
+SELECT snapshot_date, src_node, dst_node, sum(amount) AS amount
+FROM (
+    SELECT f.snapshot_date, f.account_key - 1 AS src_node, g.node AS dst_node, f.amount
+    FROM account_flows_30d f JOIN graph_nodes g ON g.entity_hash = f.counterparty
+    WHERE NOT f.incoming
+    UNION ALL
+    SELECT f.snapshot_date, g.node, f.account_key - 1, f.amount
+    FROM account_flows_30d f JOIN graph_nodes g ON g.entity_hash = f.counterparty
+    WHERE f.incoming AND g.entity_type = 'intermediary'
+)
+WHERE src_node <> dst_node
 GROUP BY ALL
 ORDER BY ALL
 """
-
 _KNOWN_BAD_SQL = """
 SELECT s.snapshot_date, n.node
 FROM labels l
@@ -122,9 +145,12 @@ ORDER BY ALL
 """
 
 _ROWS_SQL = """
-SELECT 'account' AS entity_type, entity_id, snapshot_date FROM account_snapshots
+SELECT 'account' AS entity_type, entity_id, snapshot_date, account_key - 1 AS node
+FROM account_snapshots
 UNION ALL
-SELECT 'intermediary', entity_id, snapshot_date FROM intermediary_snapshots
+SELECT 'intermediary', u.entity_id, u.snapshot_date, g.node
+FROM intermediary_snapshots u JOIN graph_nodes g ON g.entity_id = u.entity_id
+WHERE g.entity_type = 'intermediary'
 """
 
 
@@ -141,7 +167,6 @@ def graph_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     known_bad = _by_snapshot(con.execute(_KNOWN_BAD_SQL).df())
     rows = con.execute(_ROWS_SQL).df()
     rows["snapshot_date"] = pd.to_datetime(rows["snapshot_date"], utc=True)
-    node_of = pd.Series(np.arange(len(nodes)), index=nodes.to_numpy())
     empty = pd.DataFrame()
     per_snapshot = []
     for snapshot, entities in rows.groupby("snapshot_date", sort=True):
@@ -151,9 +176,8 @@ def graph_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             flows.get(snapshot, empty),
             known_bad.get(snapshot, empty),
         )
-        rings = graph.pop("ring_root")
-        graph["ring_id"] = _ring_ids(nodes.to_numpy()[rings], graph["ring_size"])
-        picked = node_of.loc[entities["entity_id"]].to_numpy()
+        graph["ring_id"] = _ring_ids(nodes.to_numpy(), graph.pop("ring_root"), graph["ring_size"])
+        picked = entities.pop("node").to_numpy()
         per_snapshot.append(
             pd.concat(
                 [entities.reset_index(drop=True), graph.iloc[picked].reset_index(drop=True)],
@@ -179,7 +203,8 @@ def _snapshot_features(
     bad = np.zeros(n)
     bad[known_bad.get("node", pd.Series(dtype="int64")).to_numpy()] = 1.0
 
-    ring_count, ring = connected_components(identity, directed=False)
+    ring = _rings(identity)
+    ring_count = ring.max() + 1
     ring_size = np.bincount(ring, minlength=ring_count)[ring]
     ring_bad = np.bincount(ring, weights=bad, minlength=ring_count)[ring] - bad
     # The lowest node of each ring names it, so a ring keeps its id while that member stays.
@@ -205,11 +230,25 @@ def _snapshot_features(
             "bad_in_ring": ring_bad,
             # Scaled so that 1 is the average node, whatever the size of the graph.
             "flow_pagerank": _pagerank(n, src, dst, amount) * n,
-            "flow_payers_90d": np.bincount(dst, minlength=n),
-            "flow_payees_90d": np.bincount(src, minlength=n),
+            "flow_payers_30d": np.bincount(dst, minlength=n),
+            "flow_payees_30d": np.bincount(src, minlength=n),
             "ring_root": root[ring],
         }
     ).astype({name: "float64" for name in FEATURES} | {"ring_root": "int64"})
+
+
+def _rings(identity: sp.csr_array) -> np.ndarray:
+    """Ring number of every node: its connected group, or its community within a large one."""
+    count, component = connected_components(identity, directed=False)
+    large = np.bincount(component, minlength=count)[component] > MAX_COMPONENT_RING
+    if large.any():
+        inside = np.flatnonzero(large)
+        sub = sp.triu(identity[inside][:, inside], k=1).tocoo()
+        graph = igraph.Graph(n=len(inside), edges=np.column_stack([sub.row, sub.col]))
+        igraph.set_random_number_generator(random.Random(SEED))
+        communities = graph.community_leiden(objective_function="modularity", n_iterations=-1)
+        component[inside] = count + np.asarray(communities.membership)
+    return np.unique(component, return_inverse=True)[1]
 
 
 def _pagerank(
@@ -245,8 +284,9 @@ def _adjacency(n: int, left: pd.Series | None, right: pd.Series | None) -> sp.cs
     return matrix
 
 
-def _ring_ids(root_entity: np.ndarray, ring_size: pd.Series) -> pd.Series:
+def _ring_ids(entities: np.ndarray, root: pd.Series, ring_size: pd.Series) -> pd.Series:
     """``ring-`` and 12 hex digits of a fixed hash of the ring's lowest member; none if alone."""
-    hashed = pd.util.hash_array(root_entity.astype(object))
-    ids = pd.Series(np.char.add("ring-", np.char.mod("%012x", hashed >> np.uint64(16))))
-    return ids.where(ring_size.to_numpy() > 1)
+    roots, position = np.unique(root.to_numpy(), return_inverse=True)
+    hashed = pd.util.hash_array(entities[roots].astype(object)) >> np.uint64(16)
+    names = np.char.add("ring-", np.char.mod("%012x", hashed))
+    return pd.Series(names[position]).where(ring_size.to_numpy() > 1)

@@ -11,7 +11,15 @@ from typing import Annotated, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
 
 from pipeline.errors import InputError
 
@@ -176,6 +184,8 @@ class SimulateConfig(_Frozen):
 class FeaturesConfig(_Frozen):
     first_snapshot_after_days: PositiveInt
     label_horizon_days: PositiveInt
+    # What DuckDB may hold in memory before it spills to disk.
+    duckdb_memory_gib: PositiveFloat = 4.0
 
 
 class SplitConfig(_Frozen):

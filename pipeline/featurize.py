@@ -66,7 +66,9 @@ def connect(clean_dir: Path, *, threads: int | None = None, memory_gib: float = 
         path = clean_dir / f"{table.name}.parquet"
         if path.exists():
             reader = f"read_parquet('{path.as_posix()}')"
-            supplied = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+            supplied = {
+                row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+            }
             present.add(table.name)
         else:
             reader, supplied = None, set()

@@ -9,7 +9,9 @@ from tests.conftest import utc
 def test_the_pandas_yardstick_computes_the_same_activity_family(tiny_clean_dir):
     """The benchmark compares like with like: same rows, same values."""
     snapshot = utc("2025-07-01")
-    accounts = pd.read_parquet(tiny_clean_dir / "accounts.parquet", columns=["account_id", "opened_at"])
+    accounts = pd.read_parquet(
+        tiny_clean_dir / "accounts.parquet", columns=["account_id", "opened_at"]
+    )
     plain = activity(accounts, account_payments(tiny_clean_dir), snapshot)
     names = load_catalog()["account_activity"].features
     ours = compute_features(connect(tiny_clean_dir), "account", pd.DatetimeIndex([snapshot]))

@@ -29,7 +29,7 @@ def as_of_snapshot(as_of: dt.date, start: pd.Timestamp, end: pd.Timestamp) -> pd
 
 
 def run(params: Params, *, clean: Path, out: Path, as_of: dt.date | None) -> None:
-    data = connect(clean)
+    data = connect(clean, memory_gib=params.features.duckdb_memory_gib)
     start, end = data_window(data)
     if as_of:
         snapshots = as_of_snapshot(as_of, start, end)

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def run(*, clean: Path, out: Path, as_of: dt.date | None, alias: str) -> Path:
-    data = connect(clean)
+    data = connect(clean, memory_gib=params.features.duckdb_memory_gib)
     start, end = data_window(data)
     snapshot = as_of_snapshot(as_of or end.date(), start, end)
     use_experiment(TRAINING_EXPERIMENT)
