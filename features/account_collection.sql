@@ -8,7 +8,7 @@ WITH per_account AS (
         avg(CASE WHEN hour(e.ts) < 8 OR hour(e.ts) >= 21 THEN 1.0 ELSE 0.0 END)
             AS collection_night_share_90d
     FROM collection_events e
-    JOIN snapshots s ON e.ts < s.snapshot_date AND e.ts >= s.snapshot_date - INTERVAL 90 DAY
+    JOIN snapshot_days s ON s.day = CAST(e.ts AS DATE)
     GROUP BY ALL
 )
 SELECT

@@ -144,20 +144,13 @@ GROUP BY ALL
 ORDER BY ALL
 """
 
-_ROWS_SQL = """
-SELECT 'account' AS entity_type, entity_id, snapshot_date, account_key - 1 AS node
-FROM account_snapshots
-UNION ALL
-SELECT 'intermediary', u.entity_id, u.snapshot_date, g.node
-FROM intermediary_snapshots u JOIN graph_nodes g ON g.entity_id = u.entity_id
-WHERE g.entity_type = 'intermediary'
-"""
 
+def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
+    """Create table ``graph_features``: per snapshot (from the ``snapshots`` table) and node,
+    FEATURES and ``ring_id``. :func:`family_sql` selects an entity type's rows from it.
 
-def graph_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per entity and snapshot (from the ``snapshots`` table): ring, known-bad and flow features.
-
-    Returns ``entity_type``, ``entity_id``, ``snapshot_date``, ``ring_id`` and FEATURES.
+    Each snapshot's rows go into DuckDB as they are computed, so Python never holds more
+    than one snapshot's graph.
     """
     con.execute(_NODES_SQL)
     con.execute(_SIGHTINGS_SQL)
@@ -165,11 +158,17 @@ def graph_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     links = _by_snapshot(con.execute(_LINKS_SQL).df())
     flows = _by_snapshot(con.execute(_FLOWS_SQL).df())
     known_bad = _by_snapshot(con.execute(_KNOWN_BAD_SQL).df())
-    rows = con.execute(_ROWS_SQL).df()
-    rows["snapshot_date"] = pd.to_datetime(rows["snapshot_date"], utc=True)
+    snapshots = pd.to_datetime(
+        con.execute("SELECT snapshot_date FROM snapshots ORDER BY 1").df()["snapshot_date"],
+        utc=True,
+    )
+    columns = ", ".join(f"{name} DOUBLE" for name in FEATURES)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE graph_features "
+        f"(snapshot_date TIMESTAMPTZ, node BIGINT, {columns}, ring_id VARCHAR)"
+    )
     empty = pd.DataFrame()
-    per_snapshot = []
-    for snapshot, entities in rows.groupby("snapshot_date", sort=True):
+    for snapshot in snapshots:
         graph = _snapshot_features(
             len(nodes),
             links.get(snapshot, empty),
@@ -177,14 +176,22 @@ def graph_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             known_bad.get(snapshot, empty),
         )
         graph["ring_id"] = _ring_ids(nodes.to_numpy(), graph.pop("ring_root"), graph["ring_size"])
-        picked = entities.pop("node").to_numpy()
-        per_snapshot.append(
-            pd.concat(
-                [entities.reset_index(drop=True), graph.iloc[picked].reset_index(drop=True)],
-                axis=1,
-            )
-        )
-    return pd.concat(per_snapshot, ignore_index=True)
+        graph.insert(0, "node", np.arange(len(nodes)))
+        graph.insert(0, "snapshot_date", snapshot)
+        con.register("graph_snapshot", graph)
+        con.execute("INSERT INTO graph_features SELECT * FROM graph_snapshot")
+        con.unregister("graph_snapshot")
+
+
+def family_sql(entity: str) -> str:
+    """The graph family of one entity type: its rows of ``graph_features``, for the entities
+    that exist at each snapshot."""
+    return f"""
+SELECT n.entity_id, g.snapshot_date, {", ".join(f"g.{name}" for name in FEATURES)}, g.ring_id
+FROM graph_features g
+JOIN graph_nodes n USING (node)
+WHERE n.entity_type = '{entity}' AND coalesce(n.since < g.snapshot_date, true)
+"""
 
 
 def _by_snapshot(frame: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:
@@ -246,7 +253,7 @@ def _rings(identity: sp.csr_array) -> np.ndarray:
         sub = sp.triu(identity[inside][:, inside], k=1).tocoo()
         graph = igraph.Graph(n=len(inside), edges=np.column_stack([sub.row, sub.col]))
         igraph.set_random_number_generator(random.Random(SEED))
-        communities = graph.community_leiden(objective_function="modularity", n_iterations=-1)
+        communities = graph.community_leiden(objective_function="modularity", n_iterations=2)
         component[inside] = count + np.asarray(communities.membership)
     return np.unique(component, return_inverse=True)[1]
 
@@ -266,7 +273,7 @@ def _pagerank(
     for _ in range(100):
         # Money that reaches an account paying nobody is spread evenly (the usual convention).
         updated = damping * (transition @ rank + rank[sinks].sum() / n) + (1 - damping) / n
-        converged = np.abs(updated - rank).sum() < 1e-10
+        converged = np.abs(updated - rank).sum() < 1e-8
         rank = updated
         if converged:
             break

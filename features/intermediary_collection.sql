@@ -2,8 +2,7 @@
 WITH recent AS (
     SELECT e.*, s.snapshot_date
     FROM collection_events e
-    JOIN snapshots s
-      ON e.ts < s.snapshot_date AND e.ts >= s.snapshot_date - INTERVAL 90 DAY
+    JOIN snapshot_days s ON s.day = CAST(e.ts AS DATE)
 ),
 per_agency AS (
     SELECT

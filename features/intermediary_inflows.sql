@@ -4,8 +4,7 @@ WITH received AS (
     SELECT k.intermediary_id, s.snapshot_date, t.src_id, t.amount, t.dst_id
     FROM transactions t
     JOIN intermediary_receivers k ON k.receiver = t.dst_id
-    JOIN snapshots s
-      ON t.ts < s.snapshot_date AND t.ts >= s.snapshot_date - INTERVAL 90 DAY
+    JOIN snapshot_days s ON s.day = CAST(t.ts AS DATE)
 )
 SELECT
     u.entity_id,

@@ -22,6 +22,8 @@ class Family:
     engine: Literal["sql", "graph"] = "sql"
     # Columns carried alongside the features for investigators, never shown to the model.
     annotations: tuple[str, ...] = ()
+    # Shared tables it reads (features/_<name>.sql).
+    uses: tuple[str, ...] = ()
 
     @property
     def features(self) -> list[str]:
@@ -46,6 +48,7 @@ def load_catalog() -> dict[str, Family]:
             descriptions=dict(spec["features"]),
             engine=spec.get("engine", "sql"),
             annotations=tuple(spec.get("annotations", ())),
+            uses=tuple(spec.get("uses", ())),
         )
         for name, spec in raw.items()
     }
@@ -53,6 +56,10 @@ def load_catalog() -> dict[str, Family]:
 
 def views_sql() -> str:
     return _read("_views.sql")
+
+
+def shared_table_sql(name: str) -> str:
+    return _read(f"_{name}.sql")
 
 
 def families_for(entity: Entity) -> list[Family]:

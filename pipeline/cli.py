@@ -138,11 +138,13 @@ def score(
     """Score every account and intermediary with the aliased models."""
     from pipeline.stages import score as stage
 
+    params = _params(ctx)
     stage.run(
+        params,
         clean=clean,
         out=out,
         as_of=as_of.date() if as_of else None,
-        alias=alias or _params(ctx).score.alias,
+        alias=alias or params.score.alias,
     )
 
 

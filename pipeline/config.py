@@ -99,6 +99,9 @@ class PopulationConfig(_Frozen):
     ecommerce_seller_share: Share
     payroll_share: Share
     year_end_spending_share: Share
+    circle_share: Share
+    circle_size: Range
+    circle_transfers_per_month: Rate
 
 
 class InsurerConfig(_Frozen):

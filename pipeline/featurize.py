@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from features.graph import graph_features
-from pipeline.catalog import Family, families_for, views_sql
+from features import graph
+from pipeline.catalog import Family, families_for, shared_table_sql, views_sql
 from pipeline.config import Entity
 from pipeline.contract import TABLES
 from pipeline.errors import InputError
@@ -105,9 +105,9 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
     if (snapshots != snapshots.normalize()).any():
         raise ValueError("snapshots must be at midnight UTC: windows are counted in whole days")
     usable, _ = available_families(entity, clean.present)
-    _prepare(clean, snapshots)
+    prepare(clean, snapshots)
     for family in usable:
-        _materialize(clean, family)
+        materialize(clean, family)
     columns = [
         f"CAST({family.name}.{name} AS DOUBLE) AS {name}"
         for family in usable
@@ -131,8 +131,11 @@ def compute_features(clean: CleanData, entity: Entity, snapshots: pd.DatetimeInd
     return frame
 
 
-def _prepare(clean: CleanData, snapshots: pd.DatetimeIndex) -> None:
-    """Register the snapshots and build the shared views, unless done for these already."""
+def prepare(clean: CleanData, snapshots: pd.DatetimeIndex) -> None:
+    """Register the snapshots and build the common views, unless done for these already.
+
+    Shared tables (``uses`` in the catalog) follow when a family first needs them.
+    """
     key = tuple(snapshots)
     if clean.shared.get("snapshots") != key:
         clean.shared.clear()
@@ -141,15 +144,17 @@ def _prepare(clean: CleanData, snapshots: pd.DatetimeIndex) -> None:
         clean.shared["snapshots"] = key
 
 
-def _materialize(clean: CleanData, family: Family) -> None:
+def materialize(clean: CleanData, family: Family) -> None:
     """Run one family into a table of its name, checking its columns against the catalog."""
+    for table in family.uses:
+        if table not in clean.shared:
+            clean.con.execute(shared_table_sql(table))
+            clean.shared[table] = True
     if family.engine == "graph":
         if "graph" not in clean.shared:
-            clean.shared["graph"] = graph_features(clean.con)
-        graph = clean.shared["graph"]
-        result = graph.loc[graph["entity_type"] == family.entity].drop(columns="entity_type")
-        clean.con.register(f"{family.name}_result", result)
-        source = f"SELECT * FROM {family.name}_result"
+            graph.build_graph_features(clean.con)
+            clean.shared["graph"] = True
+        source = graph.family_sql(family.entity)
     else:
         source = family.sql()
     clean.con.execute(f"CREATE OR REPLACE TEMP TABLE {family.name} AS {source}")

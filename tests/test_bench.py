@@ -1,6 +1,6 @@
 import pandas as pd
 
-from bench.pandas_activity import account_payments, activity
+from bench.activity import account_payments, activity
 from pipeline.catalog import load_catalog
 from pipeline.featurize import KEYS, compute_features, connect
 from tests.conftest import utc

@@ -29,6 +29,7 @@ from pipeline.simulate.lookalikes import (
     ecommerce_sellers,
     payroll_funding,
     salaries,
+    social_circles,
 )
 from pipeline.simulate.mules import mule_gangs
 from pipeline.simulate.population import (
@@ -195,6 +196,7 @@ def _bulk_block(
             everyday_transactions(rng, cfg.population, period, block, all_accounts),
             salaries(rng, period, block, all_accounts),
             ecommerce_sellers(rng, cfg.population, period, block),
+            social_circles(rng, cfg.population, period, block),
         ],
         ignore_index=True,
     )

@@ -1,7 +1,8 @@
-"""Honest customers who look like mules: e-commerce sellers and payroll accounts.
+"""Honest customers who look like mules: e-commerce sellers, payroll accounts, circles.
 
 Sellers receive from many distinct small payers; payroll accounts receive a lump and pay it
 out to many employees within hours. Both move money fast through one account, as mules do.
+Circles of friends and relatives pay each other as a gang's members pass money around.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import PopulationConfig
-from pipeline.simulate.population import DAY, HOUR, MONTH, Period, event_times, ids
+from pipeline.simulate.population import (
+    DAY,
+    HOUR,
+    MONTH,
+    Period,
+    active_window,
+    event_times,
+    ids,
+)
 from pipeline.simulate.world import transfers
 
 
@@ -104,4 +113,34 @@ def payroll_funding(rng: np.random.Generator, period: Period, people: pd.DataFra
         month * MONTH + pay_day(employer) + 8 * HOUR,
         np.repeat(payroll.to_numpy(), months) * 1.02,
         channel="transfer",
+    )
+
+
+def social_circles(
+    rng: np.random.Generator, cfg: PopulationConfig, period: Period, people: pd.DataFrame
+) -> pd.DataFrame:
+    """Friends and relatives paying each other back and forth: many customer payers, money
+    in and out, a tight cluster in the payment graph, as a mule gang's layering has."""
+    individuals = np.flatnonzero(~people["is_business"].to_numpy())
+    members = rng.permutation(individuals)[: int(len(individuals) * cfg.circle_share)]
+    sizes = cfg.circle_size.integers(rng, len(members))
+    sizes = sizes[: np.searchsorted(np.cumsum(sizes), len(members)) + 1]
+    circle = np.repeat(np.arange(len(sizes)), sizes)[: len(members)]
+    first = np.searchsorted(circle, circle)
+    count = np.bincount(circle)[circle]
+    lo, hi = active_window(people.iloc[members], period)
+    sends = rng.poisson(cfg.circle_transfers_per_month * (hi - lo) / MONTH)
+    sender = np.repeat(np.arange(len(members)), sends)
+    # Anyone else in the circle: skip over the sender's own place.
+    other = rng.integers(0, np.maximum(count[sender] - 1, 1))
+    other = first[sender] + other + (first[sender] + other >= sender)
+    other = np.where(count[sender] > 1, other, sender)
+    t = event_times(rng, lo[sender], hi[sender], night_share=0.04)
+    keep = (other != sender) & (t >= lo[other])
+    account_ids = people["account_id"].to_numpy()[members]
+    return transfers(
+        account_ids[sender[keep]],
+        account_ids[other[keep]],
+        t[keep],
+        rng.lognormal(5.5, 0.9, keep.sum()),
     )

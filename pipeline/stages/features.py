@@ -77,7 +77,8 @@ def _labelled(
     rows["split"] = rows["snapshot_date"].map(splits)
     data.con.register(f"{table}_labels", rows)
     data.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table}_labelled AS SELECT f.*, l.label, l.typology, l.split "
-        f"FROM {table} f JOIN {table}_labels l USING (entity_id, snapshot_date)"
+        f"CREATE OR REPLACE TEMP TABLE {table}_labelled AS "
+        f"SELECT f.*, l.label, l.typology, l.split FROM {table} f "
+        f"JOIN {table}_labels l USING (entity_id, snapshot_date)"
     )
     return f"{table}_labelled"

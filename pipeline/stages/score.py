@@ -11,7 +11,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from pipeline.config import ENTITIES, TABLE_NAMES
+from pipeline.config import ENTITIES, TABLE_NAMES, Params
 from pipeline.errors import InputError
 from pipeline.featurize import compute_features, connect, data_window
 from pipeline.io import atomic_dir
@@ -23,7 +23,7 @@ from pipeline.tracking import TRAINING_EXPERIMENT, registered_model_name, use_ex
 log = logging.getLogger(__name__)
 
 
-def run(*, clean: Path, out: Path, as_of: dt.date | None, alias: str) -> Path:
+def run(params: Params, *, clean: Path, out: Path, as_of: dt.date | None, alias: str) -> Path:
     data = connect(clean, memory_gib=params.features.duckdb_memory_gib)
     start, end = data_window(data)
     snapshot = as_of_snapshot(as_of or end.date(), start, end)

@@ -1,0 +1,36 @@
+-- Each payment seen once from each side that is a customer account, with the time of the
+-- account's next payment out (at or after this one: how long incoming money stays) and its
+-- number of payments in the hour up to this one (bursts), in the 30 days before each
+-- snapshot. Both windows share one sort of the account's payments. The other side is kept as a 64-bit hash, enough to count
+-- distinct counterparties.
+CREATE OR REPLACE TEMP TABLE account_flows_30d AS
+WITH recent AS (
+    SELECT ts, src_id, dst_id, amount
+    FROM transactions
+    WHERE ts >= (SELECT min(snapshot_date) FROM snapshots) - INTERVAL 30 DAY
+      AND ts < (SELECT max(snapshot_date) FROM snapshots)
+),
+sides AS (
+    SELECT k.account_key, r.ts, r.amount, false AS incoming, hash(r.dst_id) AS counterparty
+    FROM recent r JOIN account_keys k ON k.account_id = r.src_id
+    UNION ALL
+    SELECT k.account_key, r.ts, r.amount, true, hash(r.src_id)
+    FROM recent r JOIN account_keys k ON k.account_id = r.dst_id
+),
+forwarding AS (
+    SELECT
+        *,
+        -- RANGE frames include payments at the same instant: "at or after this one".
+        min(CASE WHEN NOT incoming THEN ts END) OVER (
+            PARTITION BY account_key ORDER BY ts
+            RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
+        ) AS next_out_ts,
+        count(*) OVER (
+            PARTITION BY account_key ORDER BY ts
+            RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW
+        ) AS txns_past_hour
+    FROM sides
+)
+SELECT f.*, d.snapshot_date, d.days_before
+FROM forwarding f
+JOIN snapshot_days d ON d.day = CAST(f.ts AS DATE) AND d.days_before <= 30;
