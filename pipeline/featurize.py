@@ -60,7 +60,7 @@ def connect(clean_dir: Path, *, threads: int | None = None, memory_gib: float = 
     con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
     con.execute(f"SET memory_limit = '{memory_gib}GiB'")
     con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'bgrisk-duckdb'}'")
-    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     present = set()
     for table in TABLES.values():
         path = clean_dir / f"{table.name}.parquet"

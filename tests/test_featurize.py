@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from pipeline.catalog import families_for
+from pipeline.catalog import families_for, load_catalog, shared_table_sql
+from pipeline.contract import TABLES
 from pipeline.featurize import KEYS, compute_features, connect
 from tests.conftest import account_rows, transaction_rows, utc, write_tables
 
@@ -115,3 +116,12 @@ def test_features_are_identical_from_run_to_run(entity, tiny_clean_dir):
     first = compute_features(connect(tiny_clean_dir, threads=1), entity, snapshots)
     again = compute_features(connect(tiny_clean_dir, threads=2), entity, snapshots)
     pd.testing.assert_frame_equal(first, again, check_exact=True)
+
+
+def test_catalog_names_real_tables_and_files():
+    for family in load_catalog().values():
+        assert set(family.requires) <= set(TABLES), family.name
+        for table in family.uses:
+            assert shared_table_sql(table).strip(), (family.name, table)
+        if family.engine == "sql":
+            assert "SELECT" in family.sql(), family.name
