@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +60,9 @@ def connect(clean_dir: Path, *, threads: int | None = None, memory_gib: float = 
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
     con.execute(f"SET memory_limit = '{memory_gib}GiB'")
-    con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'bgrisk-duckdb'}'")
+    # A spill directory of its own: DuckDB creates it when it first spills and removes it.
+    spill = Path(tempfile.gettempdir()) / f"bgrisk-duckdb-{uuid.uuid4().hex}"
+    con.execute(f"SET temp_directory = '{spill.as_posix()}'")
     con.execute("SET enable_progress_bar = false")
     present = set()
     for table in TABLES.values():
