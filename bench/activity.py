@@ -81,12 +81,17 @@ def activity(
     return rows.assign(snapshot_date=snapshot, account_age_days=age)
 
 
+def snapshots_of(clean: Path) -> pd.DatetimeIndex:
+    """The pipeline's training snapshots of this data: the same for both contenders."""
+    return training_snapshots(
+        *data_window(connect(clean)), load_params(REPO / "params.yaml").features
+    )
+
+
 def plain_pandas(clean: Path, out: Path) -> None:
     accounts = pd.read_parquet(clean / "accounts.parquet", columns=["account_id", "opened_at"])
     payments = account_payments(clean)
-    start, end = payments["ts"].min(), payments["ts"].max().floor("D") + pd.Timedelta(days=1)
-    snapshots = training_snapshots(start, end, load_params(REPO / "params.yaml").features)
-    frames = [activity(accounts, payments, s) for s in snapshots]
+    frames = [activity(accounts, payments, s) for s in snapshots_of(clean)]
     result = pd.concat(frames, ignore_index=True).astype(
         {c: np.float64 for c in frames[0].columns if c not in ("account_id", "snapshot_date")}
     )
@@ -95,8 +100,7 @@ def plain_pandas(clean: Path, out: Path) -> None:
 
 def ours(clean: Path, out: Path) -> None:
     data = connect(clean)
-    snapshots = training_snapshots(*data_window(data), load_params(REPO / "params.yaml").features)
-    prepare(data, snapshots)
+    prepare(data, snapshots_of(clean))
     materialize(data, load_catalog()["account_activity"])
     data.con.execute(f"COPY account_activity TO '{out.as_posix()}' (FORMAT parquet)")
 

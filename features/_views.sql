@@ -19,6 +19,11 @@ CREATE OR REPLACE TEMP TABLE account_keys AS
 SELECT account_id, CAST(row_number() OVER (ORDER BY account_id) AS INTEGER) AS account_key
 FROM accounts;
 
+-- A person is everyone sharing an id number (its pseudonym): how an insurer policy meets
+-- the refund arriving at the bank. Accounts without one stand alone.
+CREATE OR REPLACE TEMP VIEW account_persons AS
+SELECT account_id, coalesce(id_number, account_id) AS person_id FROM accounts;
+
 -- The intermediary itself and every account registered with its phone: where money sent
 -- "to the intermediary" can land.
 CREATE OR REPLACE TEMP VIEW intermediary_receivers AS

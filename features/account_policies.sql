@@ -1,19 +1,16 @@
--- Insurance surrenders and where the refund goes. A person is everyone sharing an id
--- number (its pseudonym), so a policy at the insurer meets the refund at the bank.
-WITH person AS (
-    SELECT account_id, coalesce(id_number, account_id) AS person_id FROM accounts
-),
-held AS (
+-- Insurance surrenders and where the refund goes, per person (account_persons): a policy
+-- at the insurer meets the refund at the bank.
+WITH held AS (
     SELECT pe.person_id, p.issued_at, p.surrendered_at, p.refund_amount
     FROM policies p
-    JOIN person pe USING (account_id)
+    JOIN account_persons pe USING (account_id)
 ),
 -- The accounts (any institution) of holders who surrendered, and when: small, so the scan
 -- of all payments below only probes it.
 surrendering AS (
     SELECT DISTINCT pe.account_id, h.person_id, h.surrendered_at
     FROM held h
-    JOIN person pe USING (person_id)
+    JOIN account_persons pe USING (person_id)
     WHERE h.surrendered_at IS NOT NULL
 ),
 -- Transfers to another person's account within 14 days after the sender surrendered a
@@ -25,7 +22,7 @@ refund_transfers AS (
       ON s.account_id = t.src_id
      AND t.ts >= s.surrendered_at
      AND t.ts < s.surrendered_at + INTERVAL 14 DAY
-    JOIN person dst ON dst.account_id = t.dst_id AND dst.person_id <> s.person_id
+    JOIN account_persons dst ON dst.account_id = t.dst_id AND dst.person_id <> s.person_id
 ),
 per_person AS (
     SELECT
@@ -65,7 +62,7 @@ SELECT
     capped(coalesce(o.sent_90d, 0) / nullif(p.refunds_90d, 0), 1) AS refund_sent_on_share_90d,
     coalesce(r.payers, 0) AS payers_after_surrender_30d
 FROM account_snapshots u
-JOIN person pe ON pe.account_id = u.entity_id
+JOIN account_persons pe ON pe.account_id = u.entity_id
 LEFT JOIN per_person p ON p.person_id = pe.person_id AND p.snapshot_date = u.snapshot_date
 LEFT JOIN sent_on o ON o.person_id = pe.person_id AND o.snapshot_date = u.snapshot_date
 LEFT JOIN received r ON r.account_id = u.entity_id AND r.snapshot_date = u.snapshot_date

@@ -155,6 +155,7 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_NODES_SQL)
     con.execute(_SIGHTINGS_SQL)
     nodes = con.execute("SELECT entity_id FROM graph_nodes ORDER BY node").df()["entity_id"]
+    nodes = nodes.to_numpy()
     links = _by_snapshot(con.execute(_LINKS_SQL).df())
     flows = _by_snapshot(con.execute(_FLOWS_SQL).df())
     known_bad = _by_snapshot(con.execute(_KNOWN_BAD_SQL).df())
@@ -175,7 +176,7 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
             flows.get(snapshot, empty),
             known_bad.get(snapshot, empty),
         )
-        graph["ring_id"] = _ring_ids(nodes.to_numpy(), graph.pop("ring_root"), graph["ring_size"])
+        graph["ring_id"] = _ring_ids(nodes, graph.pop("ring_root"), graph["ring_size"])
         graph.insert(0, "node", np.arange(len(nodes)))
         graph.insert(0, "snapshot_date", snapshot)
         con.register("graph_snapshot", graph)

@@ -7,15 +7,12 @@ WITH sold AS (
     WHERE p.intermediary_id IS NOT NULL
       AND NOT coalesce(p.surrendered_at < s.snapshot_date - INTERVAL 365 DAY, false)
 ),
-person AS (
-    SELECT account_id, coalesce(id_number, account_id) AS person_id FROM accounts
-),
 -- What the surrendering holder's accounts (any institution) paid the agent within 14 days.
 paid_back AS (
     SELECT d.policy_id, d.snapshot_date, sum(t.amount) AS paid
     FROM sold d
-    JOIN person holder ON holder.account_id = d.account_id
-    JOIN person own ON own.person_id = holder.person_id
+    JOIN account_persons holder ON holder.account_id = d.account_id
+    JOIN account_persons own ON own.person_id = holder.person_id
     JOIN intermediary_receivers k ON k.intermediary_id = d.intermediary_id
     JOIN transactions t
       ON t.src_id = own.account_id
