@@ -44,8 +44,6 @@ per_intermediary AS (
 SELECT
     u.entity_id,
     u.snapshot_date,
-    date_diff('day', i.registered_at, u.snapshot_date) AS intermediary_age_days,
-    CASE WHEN i.licensed THEN 1 WHEN NOT i.licensed THEN 0 END AS licensed,
     coalesce(p.referred_applications_90d, 0) AS referred_applications_90d,
     (coalesce(p.referred_applications_90d, 0) + 1.0)
         / (coalesce(p.referred_applications_prior_90d, 0) + 1.0) AS referral_growth_90d,
@@ -54,6 +52,5 @@ SELECT
     p.client_default_rate_365d,
     p.client_shared_device_share_365d
 FROM intermediary_snapshots u
-JOIN intermediaries i ON i.intermediary_id = u.entity_id
 LEFT JOIN per_intermediary p
   ON p.intermediary_id = u.entity_id AND p.snapshot_date = u.snapshot_date

@@ -32,6 +32,10 @@ class EntityArtifacts:
         return self.models / "run.json"
 
     @property
+    def baselines(self) -> Path:
+        return self.models / "baselines.json"
+
+    @property
     def calibrator(self) -> Path:
         return self.models / "calibrator.json"
 
@@ -48,5 +52,10 @@ class EntityArtifacts:
         return self.reports / "metrics.json"
 
     @property
-    def pr_curve(self) -> Path:
-        return self.reports / "pr_curve.csv"
+    def curves(self) -> Path:
+        """Points of the curves DVC plots (precision-recall, ROC, reliability), as CSV."""
+        return self.reports / "curves"
+
+    @property
+    def plots(self) -> Path:
+        return self.reports / "plots"

@@ -30,16 +30,17 @@ class Family:
         return list(self.descriptions)
 
     def sql(self) -> str:
-        return _read(f"{self.name}.sql")
+        return library_text(f"{self.name}.sql")
 
 
-def _read(name: str) -> str:
+def library_text(name: str) -> str:
+    """A file of the feature library (the `features` package), as text."""
     return resources.files("features").joinpath(name).read_text(encoding="utf-8")
 
 
 @cache
 def load_catalog() -> dict[str, Family]:
-    raw = yaml.safe_load(_read("catalog.yaml"))["families"]
+    raw = yaml.safe_load(library_text("catalog.yaml"))["families"]
     return {
         name: Family(
             name=name,
@@ -55,11 +56,11 @@ def load_catalog() -> dict[str, Family]:
 
 
 def views_sql() -> str:
-    return _read("_views.sql")
+    return library_text("_views.sql")
 
 
 def shared_table_sql(name: str) -> str:
-    return _read(f"_{name}.sql")
+    return library_text(f"_{name}.sql")
 
 
 def families_for(entity: Entity) -> list[Family]:

@@ -95,6 +95,7 @@ class PopulationConfig(_Frozen):
     broker_referral_share: Share
     fee_charging_broker_share: Share
     broker_service_fee: Range
+    broker_company_account_share: Share
     default_rate: Share
     ecommerce_seller_share: Share
     payroll_share: Share
@@ -207,6 +208,15 @@ class TrainConfig(_Frozen):
     reg_lambda: float = Field(ge=0)
     early_stopping_rounds: PositiveInt
     num_threads: PositiveInt
+    # Share of negative rows kept for speed; the prior is corrected before calibration.
+    negative_sample_rate: float = Field(gt=0, le=1)
+    # Per entity type, features whose risk can only rise (1) or only fall (-1) with them.
+    monotone: dict[Entity, dict[str, Literal[-1, 1]]]
+
+
+class BaselineConfig(_Frozen):
+    logistic_c: float = Field(gt=0)
+    rules_prior_strength: float = Field(ge=0)
 
 
 class CalibrateConfig(_Frozen):
@@ -215,6 +225,7 @@ class CalibrateConfig(_Frozen):
 
 class EvaluateConfig(_Frozen):
     alert_budget: dict[Entity, PositiveInt]
+    calibration_bins: PositiveInt  # equal-mass bins of the ECE and the reliability curve
 
 
 class PromoteConfig(_Frozen):
@@ -232,6 +243,7 @@ class Params(_Frozen):
     features: FeaturesConfig
     split: SplitConfig
     train: TrainConfig
+    baselines: BaselineConfig
     calibrate: CalibrateConfig
     evaluate: EvaluateConfig
     promote: PromoteConfig

@@ -15,8 +15,20 @@ import numpy as np
 import pandas as pd
 
 
+def booster_probability(
+    booster: lgb.Booster, frame: pd.DataFrame, log_odds_offset: float
+) -> np.ndarray:
+    """The booster's probability, with the prior restored when negatives were subsampled.
+
+    Keeping a share ``r`` of the negatives multiplies the odds by ``1 / r``; adding
+    ``log(r)`` to the log-odds undoes it.
+    """
+    log_odds = booster.predict(frame[booster.feature_name()], raw_score=True)
+    return 1.0 / (1.0 + np.exp(-(log_odds + log_odds_offset)))
+
+
 def apply_calibrator(calibrator: dict, raw: np.ndarray) -> np.ndarray:
-    """Map raw model scores to calibrated probabilities with a stored JSON calibrator."""
+    """Map the booster's probabilities to calibrated ones with a stored JSON calibrator."""
     raw = np.asarray(raw, dtype=float)
     if calibrator["method"] == "isotonic":
         return np.interp(raw, calibrator["x"], calibrator["y"])
@@ -34,9 +46,16 @@ class CalibratedBooster(mlflow.pyfunc.PythonModel):
     """Calibrated risk score for a frame with the model's feature columns."""
 
     def load_context(self, context) -> None:
-        self.booster = lgb.Booster(model_file=context.artifacts["booster"])
-        self.calibrator = json.loads(Path(context.artifacts["calibrator"]).read_text())
+        self.load_artifacts(context.artifacts)
+
+    def load_artifacts(self, artifacts: dict[str, str]) -> CalibratedBooster:
+        """Read the booster's text model and the JSON calibrator (no unpickling)."""
+        self.booster = lgb.Booster(model_file=artifacts["booster"])
+        self.calibrator = json.loads(Path(artifacts["calibrator"]).read_text())
+        return self
+
+    def uncalibrated(self, model_input: pd.DataFrame) -> np.ndarray:
+        return booster_probability(self.booster, model_input, self.calibrator["log_odds_offset"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
-        features = model_input[self.booster.feature_name()]
-        return apply_calibrator(self.calibrator, self.booster.predict(features))
+        return apply_calibrator(self.calibrator, self.uncalibrated(model_input))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 
 from pipeline.config import Entity
 
@@ -55,3 +57,32 @@ def git_commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit}-dirty" if dirty else commit
+
+
+def content_digest(frame: pd.DataFrame) -> str:
+    """A digest of every value in ``frame`` (MLflow's own looks at the first rows only)."""
+    row_hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(row_hashes.tobytes()).hexdigest()[:16]
+
+
+def log_split(frame: pd.DataFrame, *, entity: Entity, split: str, source: Path) -> None:
+    """Log the rows a stage used as an MLflow dataset input: its digest, schema and source."""
+    dataset = mlflow.data.from_pandas(
+        # Float labels keep MLflow's schema inference from warning about integer columns.
+        frame.astype({"label": "float64"}),
+        source=_local_source(source),
+        name=f"{entity}-{split}",
+        targets="label",
+        digest=content_digest(frame),
+    )
+    mlflow.log_input(dataset, context=split)
+
+
+def _local_source(path: Path) -> mlflow.data.DatasetSource:
+    # MLflow registers its local-file source twice and warns on every plain path it is given.
+    local = next(
+        source
+        for source in mlflow.data.get_registered_sources()
+        if source.__name__ == "LocalArtifactDatasetSource"
+    )
+    return local(str(path.resolve()))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.config import Params
+from pipeline.config import ENTITIES, Params
 from pipeline.simulate import simulate
 from pipeline.validate import pseudonymize_tables, validate_tables
 
@@ -40,6 +40,7 @@ def tiny_params_dict() -> dict:
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["simulate"] = deep_update(raw["simulate"], TINY_SIMULATION)
     raw["promote"] = TINY_GATES
+    raw["evaluate"]["alert_budget"] = {"account": 20, "intermediary": 5}
     raw["base"]["seed"] = 1
     return raw
 
@@ -99,3 +100,49 @@ def mlflow_store(tmp_path, monkeypatch) -> str:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
+
+
+@pytest.fixture(scope="session")
+def tiny_features(tiny_params, tiny_clean_dir, tmp_path_factory) -> Path:
+    from pipeline.stages import features
+
+    out = tmp_path_factory.mktemp("features")
+    features.run(tiny_params, clean=tiny_clean_dir, out=out, as_of=None)
+    return out
+
+
+def params_under(root: Path, features: Path, **train) -> Params:
+    """Tiny-world params writing models and reports under ``root``, reading ``features``."""
+    raw = tiny_params_dict()
+    raw["base"]["paths"] = {
+        name: str(root / name) for name in ("raw", "clean", "models", "reports", "scores")
+    } | {"features": str(features)}
+    raw["train"] |= train
+    return Params.model_validate(raw)
+
+
+def train_and_evaluate(params: Params) -> None:
+    from pipeline.stages import calibrate, evaluate, train
+
+    for entity in ENTITIES:
+        train.run(params, entity)
+        calibrate.run(params, entity)
+        evaluate.run(params, entity)
+
+
+@pytest.fixture(scope="session")
+def tiny_mlflow(tmp_path_factory) -> str:
+    """One tracking store for the session's trained models."""
+    store = tmp_path_factory.mktemp("mlflow")
+    return f"sqlite:///{store / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tiny_features, tiny_mlflow, tmp_path_factory) -> Path:
+    """Models, baselines and reports of both entity types, trained on the tiny world."""
+    root = tmp_path_factory.mktemp("trained")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("MLFLOW_TRACKING_URI", tiny_mlflow)
+        train_and_evaluate(params_under(root, tiny_features))
+    return root

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -83,7 +84,9 @@ def test_champion_alias_points_at_the_scoring_version(project):
         scored = pd.read_parquet(project / f"data/scores/as_of=2026-01-01/{file}.parquet")
         assert set(scored["model_version"]) == {int(champion.version)}
         run_ = client.get_run(champion.run_id)
-        assert run_.data.metrics["test_pr_auc"] > run_.data.metrics["test_base_rate"]
+        assert (
+            run_.data.metrics["test.lightgbm.pr_auc"] > run_.data.metrics["test.lightgbm.base_rate"]
+        )
         assert "train.num_leaves" in run_.data.params
         # The run records which feature families the data allowed (all, for the simulator).
         assert run_.data.params["missing_families"] == "none"
@@ -101,7 +104,12 @@ def test_logged_models_hold_no_pickle(project):
 @pytest.mark.slow
 def test_metrics_and_plots_are_declared(project):
     shown = run(project, "dvc", "metrics", "show").stdout
-    assert "lightgbm.pr_auc" in shown and "reports/account/metrics.json" in shown
+    assert "lightgbm.pr_auc" in shown and "rules.pr_auc" in shown and "logistic.ece" in shown
+    plots = json.loads(run(project, "dvc", "plots", "show", "--json").stdout)["data"]
+    for entity in ("account", "intermediary"):
+        assert f"{entity} precision-recall" in plots and f"{entity} ROC" in plots
+        images = {Path(p).name for p in plots if p.startswith(f"reports/{entity}/plots/")}
+        assert {"reliability.png", "shap_summary.png", "score_distribution.png"} <= images
 
 
 @pytest.mark.slow

@@ -119,6 +119,9 @@ def _schemes_and_small_tables(rng: np.random.Generator, cfg: SimulateConfig, per
         & ~np.isin(intermediaries["intermediary_id"], brokers.truth["entity_id"])
     ]
     brokered = honest_loans(rng, cfg.population, period, people, honest_brokers)
+    people, service_fees = broker_service_fees(
+        rng, cfg.population, brokered, honest_brokers, people
+    )
     loans = pd.concat([brokers.loans, brokered], ignore_index=True)
 
     insured = insurance.insured_people(rng, cfg.insurer, people)
@@ -145,7 +148,7 @@ def _schemes_and_small_tables(rng: np.random.Generator, cfg: SimulateConfig, per
             transactions=pd.concat(
                 [
                     payroll_funding(rng, period, people),
-                    broker_service_fees(rng, cfg.population, brokered, honest_brokers),
+                    service_fees,
                     honest_refunds,
                     insurance.premiums_paid_to_agents(
                         rng, cfg.insurer, period, policies, insured, honest_agents

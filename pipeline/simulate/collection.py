@@ -118,7 +118,8 @@ def collection_agencies(
 
 def _contact_times(rng: np.random.Generator, lo, hi, night_share) -> np.ndarray:
     """Office hours (8 am to 9 pm), or the early morning and late evening for ``night_share``."""
-    day = lo + (rng.random(len(lo)) * np.maximum(hi - lo, 1)).astype(np.int64) // DAY * DAY
+    moment = lo + (rng.random(len(lo)) * np.maximum(hi - lo, 1)).astype(np.int64)
+    day = moment // DAY * DAY  # midnight of that day, so the hour drawn below is the hour
     late = rng.random(len(lo)) < night_share
     evening = np.where(rng.random(len(lo)) < 0.5, 21 * HOUR, 5 * HOUR)
     hour = np.where(

@@ -53,19 +53,35 @@ def ecommerce_sellers(
 
 
 def broker_service_fees(
-    rng: np.random.Generator, cfg: PopulationConfig, loans: pd.DataFrame, brokers: pd.DataFrame
-) -> pd.DataFrame:
-    """Licensed brokers that charge a disclosed fee, paid to them soon after disbursement."""
-    charging = brokers["intermediary_id"].to_numpy()[
-        rng.random(len(brokers)) < cfg.fee_charging_broker_share
-    ]
-    paying = loans[np.isin(loans["intermediary_id"], charging) & loans["approved"]]
-    return transfers(
+    rng: np.random.Generator,
+    cfg: PopulationConfig,
+    loans: pd.DataFrame,
+    brokers: pd.DataFrame,
+    people: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Licensed brokers that charge a disclosed fee, paid soon after disbursement to them or,
+    for some, to their company's account at the bank, registered with the broker's phone:
+    clients paying one same phone-linked customer account after their loans is then no
+    giveaway of an illegal broker's collectors. Returns the population (company accounts on
+    their broker's phone) and the fee payments."""
+    charging = brokers[rng.random(len(brokers)) < cfg.fee_charging_broker_share]
+    with_company = charging[rng.random(len(charging)) < cfg.broker_company_account_share]
+    businesses = np.flatnonzero(people["is_business"].to_numpy())
+    company_row = rng.choice(businesses, len(with_company), replace=False)
+    phones = people["phone_digits"].to_numpy().copy()
+    phones[company_row] = with_company["phone_digits"].to_numpy()
+    company = pd.Series(
+        people["account_id"].to_numpy()[company_row], index=with_company["intermediary_id"]
+    )
+    paying = loans[loans["intermediary_id"].isin(charging["intermediary_id"]) & loans["approved"]]
+    payee = paying["intermediary_id"].map(company).fillna(paying["intermediary_id"])
+    fees = transfers(
         paying["account_id"].to_numpy(),
-        paying["intermediary_id"].to_numpy(),
+        payee.to_numpy(),
         paying["disbursed_t"].to_numpy() + rng.integers(DAY // 2, 5 * DAY, len(paying)),
         paying["amount"].to_numpy() * cfg.broker_service_fee.uniform(rng, len(paying)),
     )
+    return people.assign(phone_digits=phones), fees
 
 
 def salaries(

@@ -16,9 +16,9 @@ from pipeline.calibration import fit_calibrator
 from pipeline.config import Entity, Params
 from pipeline.io import read_json, write_json
 from pipeline.modeling import BoosterClassifier
-from pipeline.serving import apply_calibrator
+from pipeline.serving import apply_calibrator, booster_probability
 from pipeline.stages.train import load_feature_rows
-from pipeline.tracking import TRAINING_EXPERIMENT, use_experiment
+from pipeline.tracking import TRAINING_EXPERIMENT, log_split, use_experiment
 
 log = logging.getLogger(__name__)
 MODEL_CODE = Path(__file__).resolve().parent.parent / "model_code.py"
@@ -30,15 +30,20 @@ def run(params: Params, entity: Entity) -> None:
     rows = load_feature_rows(artifacts)
     calib = rows[rows["split"] == "calib"]
     booster = lgb.Booster(model_file=artifacts.booster)
-    calibrator = fit_calibrator(BoosterClassifier(booster), calib, params.calibrate.method)
+    offset = read_json(artifacts.run)["log_odds_offset"]
+    calibrator = fit_calibrator(
+        BoosterClassifier(booster, log_odds_offset=offset), calib, params.calibrate.method
+    )
     write_json(calibrator, artifacts.calibrator)
 
     features = booster.feature_name()
     example = calib[features].head(5)
-    signature = infer_signature(example, apply_calibrator(calibrator, booster.predict(example)))
+    calibrated = apply_calibrator(calibrator, booster_probability(booster, example, offset))
+    signature = infer_signature(example, calibrated)
     use_experiment(TRAINING_EXPERIMENT)
     with mlflow.start_run(run_id=read_json(artifacts.run)["run_id"]):
         mlflow.log_param("calibrate.method", params.calibrate.method)
+        log_split(calib, entity=entity, split="calibration", source=artifacts.features)
         catalog = resources.files("features").joinpath("catalog.yaml")
         with resources.as_file(catalog) as catalog_path:
             info = mlflow.pyfunc.log_model(

@@ -1,4 +1,8 @@
-"""Stage: LightGBM on the training snapshots, early-stopped on the validation snapshots."""
+"""Stage: LightGBM and both baselines on the training snapshots.
+
+LightGBM stops early on the validation snapshots; negatives may be subsampled for speed,
+and the log-odds offset that undoes it travels with the model to calibration.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,19 @@ import mlflow
 import pandas as pd
 
 from pipeline.artifacts import EntityArtifacts
+from pipeline.baselines import fit_baselines
+from pipeline.catalog import families_for
 from pipeline.config import Entity, Params
 from pipeline.errors import InputError
 from pipeline.io import atomic_file, read_json, write_json
-from pipeline.modeling import feature_columns, fit_out_of_time, make_classifier
-from pipeline.tracking import TRAINING_EXPERIMENT, git_commit, use_experiment
+from pipeline.modeling import (
+    feature_columns,
+    fit_out_of_time,
+    log_odds_offset,
+    make_classifier,
+    sample_negatives,
+)
+from pipeline.tracking import TRAINING_EXPERIMENT, git_commit, log_split, use_experiment
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +35,14 @@ def load_feature_rows(artifacts: EntityArtifacts) -> pd.DataFrame:
     return pd.read_parquet(artifacts.features)
 
 
+def _check_monotone(monotone: dict[str, int], entity: Entity) -> None:
+    """Constraints must name catalog features (those of skipped families simply drop out)."""
+    known = {f for family in families_for(entity) for f in family.features}
+    unknown = sorted(set(monotone) - known)
+    if unknown:
+        raise InputError(f"train.monotone.{entity} names features not in the catalog: {unknown}")
+
+
 def run(params: Params, entity: Entity) -> None:
     artifacts = EntityArtifacts.of(params, entity)
     rows = load_feature_rows(artifacts)
@@ -30,6 +50,9 @@ def run(params: Params, entity: Entity) -> None:
     train, valid = rows[rows["split"] == "train"], rows[rows["split"] == "valid"]
     if train["label"].sum() == 0 or valid["label"].sum() == 0:
         raise InputError(f"{entity}: no confirmed cases in the training or validation snapshots")
+    _check_monotone(params.train.monotone[entity], entity)
+    sample_rate = params.train.negative_sample_rate
+    fitted_rows = sample_negatives(train, sample_rate, seed=params.base.seed)
 
     experiment_id = use_experiment(TRAINING_EXPERIMENT)
     commit = git_commit()
@@ -37,31 +60,35 @@ def run(params: Params, entity: Entity) -> None:
         mlflow.set_tags(
             {"entity": entity, "git_commit": commit, "mlflow.source.git.commit": commit}
         )
-        mlflow.log_params({f"train.{k}": v for k, v in params.train.model_dump().items()})
-        mlflow.log_params({f"split.{k}": v for k, v in params.split.model_dump().items()})
+        for section in ("train", "baselines", "split"):
+            values = getattr(params, section).model_dump()
+            mlflow.log_params({f"{section}.{k}": v for k, v in values.items()})
         mlflow.log_params(
             {"seed": params.base.seed, "label_horizon_days": params.features.label_horizon_days}
         )
-        for split, frame in (("training", train), ("validation", valid)):
-            # Float labels keep MLflow's schema inference from warning about integer columns.
-            dataset = mlflow.data.from_pandas(
-                frame.astype({"label": "float64"}),
-                source=str(artifacts.features),
-                name=f"{entity}-{split}",
-                targets="label",
-            )
-            mlflow.log_input(dataset, context=split)
+        log_split(train, entity=entity, split="training", source=artifacts.features)
+        log_split(valid, entity=entity, split="validation", source=artifacts.features)
 
         model = fit_out_of_time(
-            make_classifier(params.train, seed=params.base.seed),
-            train=train,
+            make_classifier(
+                params.train,
+                seed=params.base.seed,
+                features=features,
+                monotone=params.train.monotone[entity],
+            ),
+            train=fitted_rows,
             valid=valid,
             features=features,
             early_stopping_rounds=params.train.early_stopping_rounds,
         )
         with atomic_file(artifacts.booster) as staging:
             model.booster_.save_model(staging)
-        mlflow.log_artifact(str(artifacts.booster), artifact_path="booster")
+        baselines = fit_baselines(
+            train, features, params.baselines, entity=entity, seed=params.base.seed
+        )
+        write_json(baselines, artifacts.baselines)
+        for path in (artifacts.booster, artifacts.baselines):
+            mlflow.log_artifact(str(path), artifact_path="training")
         mlflow.log_dict({"features": features}, "features.json")
         families = read_json(artifacts.features.parent / "manifest.json")["entities"][entity]
         mlflow.log_dict(families, "families.json")
@@ -72,13 +99,22 @@ def run(params: Params, entity: Entity) -> None:
                 "best_iteration": model.best_iteration_,
                 "valid_average_precision": model.best_score_["valid_0"]["average_precision"],
                 "train_rows": len(train),
+                "train_rows_fitted": len(fitted_rows),
                 "train_positives": int(train["label"].sum()),
             }
         )
-        write_json({"run_id": run.info.run_id, "experiment_id": experiment_id}, artifacts.run)
+        write_json(
+            {
+                "run_id": run.info.run_id,
+                "experiment_id": experiment_id,
+                "log_odds_offset": log_odds_offset(sample_rate),
+            },
+            artifacts.run,
+        )
     log.info(
-        "%s: trained on %s rows, best iteration %s",
+        "%s: trained on %s of %s rows, best iteration %s",
         entity,
+        f"{len(fitted_rows):,}",
         f"{len(train):,}",
         model.best_iteration_,
     )
