@@ -48,6 +48,14 @@ class EntityArtifacts:
         return self.models / "promotion.json"
 
     @property
+    def model_card_md(self) -> Path:
+        return self.models / "model_card.md"
+
+    @property
+    def model_card_html(self) -> Path:
+        return self.models / "model_card.html"
+
+    @property
     def metrics(self) -> Path:
         return self.reports / "metrics.json"
 

@@ -18,7 +18,7 @@ from rich.logging import RichHandler
 from typer.exceptions import TyperException
 
 from pipeline.config import Params, load_params
-from pipeline.errors import InputError
+from pipeline.errors import GateFailed, InputError
 
 app = typer.Typer(
     add_completion=False,
@@ -120,11 +120,19 @@ def evaluate(ctx: typer.Context, entity: EntityArg) -> None:
 
 
 @app.command()
-def promote(ctx: typer.Context, entity: EntityArg) -> None:
+def promote(
+    ctx: typer.Context,
+    entity: EntityArg,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="exit 3 when a gate fails (the version stays)")
+    ] = False,
+) -> None:
     """Register the model; it becomes champion only if every gate passes."""
     from pipeline.stages import promote as stage
 
-    stage.run(_params(ctx), entity.value)
+    gates = stage.run(_params(ctx), entity.value)
+    if strict and not all(g.passed for g in gates):
+        raise GateFailed(", ".join(g.name for g in gates if not g.passed))
 
 
 @app.command()
@@ -149,6 +157,30 @@ def score(
 
 
 @app.command()
+def audit(
+    entity: Annotated[
+        EntityOption | None, typer.Option("--entity", help="account or intermediary")
+    ] = None,
+    alias: Annotated[str | None, typer.Option("--alias", help="default: champion")] = None,
+    version: Annotated[int | None, typer.Option("--version", min=1)] = None,
+    scores: Annotated[
+        Path | None, typer.Option("--scores", help="start from a scores file")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Lineage of a model version: training run, commit, params, data, gates, decision."""
+    from pipeline.stages import audit as stage
+
+    stage.run(
+        entity=entity.value if entity else None,
+        alias=alias,
+        version=version,
+        scores=scores,
+        as_json=as_json,
+    )
+
+
+@app.command()
 def summary(ctx: typer.Context) -> None:
     """Print the latest scores, test metrics and model versions."""
     from pipeline.stages import summary as stage
@@ -163,6 +195,9 @@ def run() -> None:
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except GateFailed as err:
+        print(f"error: promotion gates failed: {err} (registered as challenger)", file=sys.stderr)
+        sys.exit(3)
     except TyperException as err:  # usage errors: unknown option, bad or missing value
         print(f"error: {' '.join(err.format_message().split())}", file=sys.stderr)
         sys.exit(2)

@@ -212,6 +212,8 @@ class TrainConfig(_Frozen):
     negative_sample_rate: float = Field(gt=0, le=1)
     # Per entity type, features whose risk can only rise (1) or only fall (-1) with them.
     monotone: dict[Entity, dict[str, Literal[-1, 1]]]
+    # Feature families left out of training, for ablations ("what do the graph features add?").
+    exclude_families: list[str] = []
 
 
 class BaselineConfig(_Frozen):
@@ -229,8 +231,11 @@ class EvaluateConfig(_Frozen):
 
 
 class PromoteConfig(_Frozen):
-    min_pr_auc_lift: float = Field(gt=0)
+    min_pr_auc_lift: float = Field(gt=0)  # PR-AUC floor, as a multiple of the base rate
     min_recall_at_budget: float = Field(ge=0, le=1)
+    max_ece: float = Field(gt=0, le=1)
+    # How much PR-AUC a candidate may lose against the champion on the same test rows.
+    max_pr_auc_regression: float = Field(ge=0, le=1)
 
 
 class ScoreConfig(_Frozen):

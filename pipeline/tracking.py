@@ -9,6 +9,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+from pydantic import BaseModel
 
 from pipeline.config import Entity
 
@@ -57,6 +58,11 @@ def git_commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit}-dirty" if dirty else commit
+
+
+def params_hash(params: BaseModel) -> str:
+    """A short fingerprint of every parameter a run was made with."""
+    return hashlib.sha256(params.model_dump_json().encode()).hexdigest()[:16]
 
 
 def content_digest(frame: pd.DataFrame) -> str:

@@ -25,7 +25,12 @@ TINY_SIMULATION = {
 }
 # A few hundred intermediaries cannot show the lift of the full world; the gates' logic is
 # tested on its own (test_registry), here they only have to beat chance.
-TINY_GATES = {"min_pr_auc_lift": 1.2, "min_recall_at_budget": 0.0}
+TINY_GATES = {
+    "min_pr_auc_lift": 1.2,
+    "min_recall_at_budget": 0.0,
+    "max_ece": 0.05,
+    "max_pr_auc_regression": 0.02,
+}
 
 
 def deep_update(base: dict, changes: dict) -> dict:

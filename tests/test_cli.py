@@ -29,6 +29,9 @@ def bgrisk(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
         (["promote"], "Missing option '--entity'"),
         (["--params", "missing.yaml", "train", "--entity", "account"], "parameters file not found"),
         (["features", "--clean", ".", "--out", "x", "--as-of", "yesterday"], "'--as-of'"),
+        (["audit"], "give --entity (with --alias or --version) or --scores FILE"),
+        (["audit", "--entity", "account", "--alias", "a", "--version", "2"], "not both"),
+        (["audit", "--scores", "no/such/scores.parquet"], "scores file not found"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(args, message, tmp_path):
@@ -52,5 +55,12 @@ def test_help_lists_every_stage():
         "evaluate",
         "promote",
         "score",
+        "audit",
     ):
         assert command in result.stdout
+
+
+def test_auditing_a_version_the_registry_lacks_is_exit_2(tmp_path):
+    result = bgrisk("audit", "--entity", "account", "--version", "9", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "bgrisk-account has no version 9 in the registry" in result.stderr

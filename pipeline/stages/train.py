@@ -13,8 +13,8 @@ import pandas as pd
 
 from pipeline.artifacts import EntityArtifacts
 from pipeline.baselines import fit_baselines
-from pipeline.catalog import families_for
-from pipeline.config import Entity, Params
+from pipeline.catalog import families_for, load_catalog
+from pipeline.config import Entity, Params, TrainConfig
 from pipeline.errors import InputError
 from pipeline.io import atomic_file, read_json, write_json
 from pipeline.modeling import (
@@ -24,7 +24,13 @@ from pipeline.modeling import (
     make_classifier,
     sample_negatives,
 )
-from pipeline.tracking import TRAINING_EXPERIMENT, git_commit, log_split, use_experiment
+from pipeline.tracking import (
+    TRAINING_EXPERIMENT,
+    git_commit,
+    log_split,
+    params_hash,
+    use_experiment,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +41,31 @@ def load_feature_rows(artifacts: EntityArtifacts) -> pd.DataFrame:
     return pd.read_parquet(artifacts.features)
 
 
-def _check_monotone(monotone: dict[str, int], entity: Entity) -> None:
-    """Constraints must name catalog features (those of skipped families simply drop out)."""
-    known = {f for family in families_for(entity) for f in family.features}
-    unknown = sorted(set(monotone) - known)
+def training_features(rows: pd.DataFrame, cfg: TrainConfig, entity: Entity) -> list[str]:
+    """The feature columns to train on: all but the excluded families'.
+
+    Constraints and exclusions must name catalog entries; features of families skipped for
+    lack of data simply drop out.
+    """
+    catalog = {family.name: family for family in families_for(entity)}
+    unknown = sorted(set(cfg.monotone[entity]) - {f for c in catalog.values() for f in c.features})
     if unknown:
         raise InputError(f"train.monotone.{entity} names features not in the catalog: {unknown}")
+    unknown = sorted(set(cfg.exclude_families) - set(load_catalog()))
+    if unknown:
+        raise InputError(f"train.exclude_families names families not in the catalog: {unknown}")
+    excluded = [catalog[name] for name in cfg.exclude_families if name in catalog]
+    dropped = {f for family in excluded for f in family.features}
+    return [f for f in feature_columns(rows) if f not in dropped]
 
 
 def run(params: Params, entity: Entity) -> None:
     artifacts = EntityArtifacts.of(params, entity)
     rows = load_feature_rows(artifacts)
-    features = feature_columns(rows)
+    features = training_features(rows, params.train, entity)
     train, valid = rows[rows["split"] == "train"], rows[rows["split"] == "valid"]
     if train["label"].sum() == 0 or valid["label"].sum() == 0:
         raise InputError(f"{entity}: no confirmed cases in the training or validation snapshots")
-    _check_monotone(params.train.monotone[entity], entity)
     sample_rate = params.train.negative_sample_rate
     fitted_rows = sample_negatives(train, sample_rate, seed=params.base.seed)
 
@@ -58,7 +73,12 @@ def run(params: Params, entity: Entity) -> None:
     commit = git_commit()
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{entity}-{commit[:8]}") as run:
         mlflow.set_tags(
-            {"entity": entity, "git_commit": commit, "mlflow.source.git.commit": commit}
+            {
+                "entity": entity,
+                "git_commit": commit,
+                "mlflow.source.git.commit": commit,
+                "params_hash": params_hash(params),
+            }
         )
         for section in ("train", "baselines", "split"):
             values = getattr(params, section).model_dump()
