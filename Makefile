@@ -6,13 +6,13 @@ PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lock
+.PHONY: run test lock chromium
 
 run: $(STAMP)
 	dvc repro
 	bgrisk summary
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	ruff check .
 	ruff format --check .
 	pytest
@@ -25,3 +25,9 @@ $(STAMP): pyproject.toml requirements.lock
 # Re-pin every transitive dependency after changing pyproject.toml.
 lock: $(STAMP)
 	$(VENV)/bin/pip freeze --exclude-editable > requirements.lock
+
+# The scoring report's test opens it in a real headless browser: Debian's chromium package.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "make test needs chromium: apt-get install chromium (as root)" >&2; exit 1; }

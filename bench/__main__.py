@@ -22,7 +22,16 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DOC = REPO / "docs" / "benchmarks.md"
 SCALES = {"small": 20_000, "170k": 170_000, "1m": 1_000_000}
-STAGES = ("simulate", "validate", "features", "activity_duckdb", "activity_pandas")
+STAGES = (
+    "simulate",
+    "validate",
+    "features",
+    "activity_duckdb",
+    "activity_pandas",
+    "score_model",
+    "score_only",
+    "score_reasons",
+)
 # The account_activity family alone, ours and in plain pandas, on the same clean data.
 COMPARISON = ("activity_duckdb", "activity_pandas")
 
@@ -43,6 +52,9 @@ def stage_command(stage: str, work: Path, accounts: int) -> list[str]:
             "--out",
             str(work / "features"),
         ]
+    if stage.startswith("score_"):
+        how = {"score_model": "model", "score_only": "only", "score_reasons": "reasons"}[stage]
+        return [sys.executable, "-m", "bench.scoring", how, str(work)]
     how = stage.removeprefix("activity_")
     out = work / f"activity_{how}.parquet"
     return [sys.executable, "-m", "bench.activity", how, str(work / "clean"), str(out)]

@@ -40,6 +40,11 @@ class EntityArtifacts:
         return self.models / "calibrator.json"
 
     @property
+    def reference(self) -> Path:
+        """Training distribution of every feature and of the score, for drift."""
+        return self.models / "reference.json"
+
+    @property
     def logged_model(self) -> Path:
         return self.models / "logged_model.json"
 

@@ -24,6 +24,8 @@ class Family:
     annotations: tuple[str, ...] = ()
     # Shared tables it reads (features/_<name>.sql).
     uses: tuple[str, ...] = ()
+    # The typology its features point to when they explain a score (none: profile, graph).
+    points_to: str | None = None
 
     @property
     def features(self) -> list[str]:
@@ -50,6 +52,7 @@ def load_catalog() -> dict[str, Family]:
             engine=spec.get("engine", "sql"),
             annotations=tuple(spec.get("annotations", ())),
             uses=tuple(spec.get("uses", ())),
+            points_to=spec.get("points_to"),
         )
         for name, spec in raw.items()
     }

@@ -141,18 +141,29 @@ def score(
     clean: Annotated[Path, typer.Option("--clean")],
     out: Annotated[Path, typer.Option("--out")],
     as_of: AsOf = None,
-    alias: Annotated[str | None, typer.Option("--alias")] = None,
+    alias: Annotated[str | None, typer.Option("--alias", help="default: score.alias")] = None,
+    version: Annotated[int | None, typer.Option("--version", min=1)] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address, or local-cluster:N"),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="redo a finished as-of date")] = False,
 ) -> None:
-    """Score every account and intermediary with the aliased models."""
+    """Score every account and intermediary with the registered models (resumable)."""
     from pipeline.stages import score as stage
 
+    if alias is not None and version is not None:
+        raise InputError("give --alias or --version, not both")
     params = _params(ctx)
     stage.run(
         params,
         clean=clean,
         out=out,
         as_of=as_of.date() if as_of else None,
-        alias=alias or params.score.alias,
+        alias=None if version else alias or params.score.alias,
+        version=version,
+        scheduler=scheduler,
+        force=force,
     )
 
 

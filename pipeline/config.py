@@ -238,8 +238,17 @@ class PromoteConfig(_Frozen):
     max_pr_auc_regression: float = Field(ge=0, le=1)
 
 
+class RiskBands(_Frozen):
+    """Calibrated-score floors of the bands below ``alert`` (the top, sized to the budget)."""
+
+    high: Share
+    medium: Share
+
+
 class ScoreConfig(_Frozen):
     alias: str
+    partitions: PositiveInt  # entities are hashed into this many scoring tasks
+    bands: RiskBands
 
 
 class Params(_Frozen):

@@ -1,22 +1,138 @@
-"""Turn calibrated scores into the ranked queue investigators work."""
+"""Turn the champion's scores into the queue investigators work: calibrated score, reason
+codes, rank and risk band, computed in hash partitions that can run in any process.
+
+A partition task reads only files (its slice of the features, the downloaded model) and
+writes only its own file, under a temporary name renamed when complete: run it here or on
+a Dask worker, kill it, run it again, and the result is the same.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
+import yaml
+
+from pipeline.io import atomic_file
+from pipeline.serving import CalibratedBooster, apply_calibrator
+
+REASONS = 3
+MODEL_FILES = ("booster", "calibrator", "reference", "catalog")
+CARRIED = ("entity_id", "ring_id")  # passed through from the features
 
 
-def rank_scores(
-    features: pd.DataFrame, scores, *, model_name: str, model_version: int
+def partition_of(entity_ids: pd.Series, partitions: int) -> np.ndarray:
+    """A stable partition number per entity (the same in every process and run)."""
+    hashes = pd.util.hash_array(entity_ids.to_numpy(dtype=object))
+    return (hashes % np.uint64(partitions)).astype(np.int64)
+
+
+def load_model(model_dir: Path) -> tuple[CalibratedBooster, dict]:
+    """The served model and the feature catalog it was logged with (its families), from a
+    downloaded model directory."""
+    extensions = ("txt", "json", "json", "yaml")
+    files = {
+        name: model_dir / "artifacts" / f"{name}.{ext}"
+        for name, ext in zip(MODEL_FILES, extensions, strict=True)
+    }
+    model = CalibratedBooster().load_artifacts(
+        {name: str(path) for name, path in files.items() if path.exists()}
+    )
+    return model, yaml.safe_load(files["catalog"].read_text(encoding="utf-8"))["families"]
+
+
+def reason_texts(catalog: dict) -> dict[str, str]:
+    return {f: text for family in catalog.values() for f, text in family["features"].items()}
+
+
+def feature_typologies(catalog: dict) -> dict[str, str]:
+    """The typology each feature points to when it explains a score (where its family has one)."""
+    return {
+        feature: family["points_to"]
+        for family in catalog.values()
+        if family.get("points_to")
+        for feature in family["features"]
+    }
+
+
+def score_rows(
+    model: CalibratedBooster, features: pd.DataFrame, texts: dict[str, str] | None
 ) -> pd.DataFrame:
-    """One row per entity: calibrated score, rank (1 = riskiest) and the model that scored it."""
-    scored = pd.DataFrame(
-        {
-            "entity_id": features["entity_id"].to_numpy(),
-            "as_of": features["snapshot_date"].dt.date.to_numpy(),
-            "score": scores,
-        }
+    """Calibrated scores, with the top reason codes when ``texts`` is given.
+
+    Reason codes are LightGBM's own SHAP values (``pred_contrib``); their sum is the raw
+    log-odds, so one pass gives both the explanation and the score.
+    """
+    names = model.booster.feature_name()
+    values = features[names]
+    offset = model.calibrator["log_odds_offset"]
+    out = features[[c for c in CARRIED if c in features]].reset_index(drop=True)
+    if texts is None:
+        log_odds = model.booster.predict(values, raw_score=True)
+        return out.assign(score=_calibrated(model, log_odds + offset))
+    contributions = model.booster.predict(values, pred_contrib=True)
+    out["score"] = _calibrated(model, contributions.sum(axis=1) + offset)
+    return pd.concat([out, reason_codes(contributions[:, :-1], values, texts)], axis=1)
+
+
+def _calibrated(model: CalibratedBooster, log_odds: np.ndarray) -> np.ndarray:
+    return apply_calibrator(model.calibrator, 1.0 / (1.0 + np.exp(-log_odds)))
+
+
+def reason_codes(
+    contributions: np.ndarray, values: pd.DataFrame, texts: dict[str, str], k: int = REASONS
+) -> pd.DataFrame:
+    """The ``k`` features pushing each row's score up the most: name, value, contribution
+    (log-odds) and the catalog's plain-language text. A slot stays empty when fewer than
+    ``k`` features push the score up."""
+    names = np.asarray(values.columns)
+    top = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
+    rows = np.arange(len(values))[:, None]
+    pushed = contributions[rows, top]
+    shown = values.to_numpy(dtype=float, na_value=np.nan)[rows, top]
+    descriptions = np.asarray([texts.get(n, n) for n in names], dtype=object)
+    columns = {}
+    for slot in range(k):
+        up = pushed[:, slot] > 0
+        columns[f"reason_{slot + 1}_feature"] = np.where(up, names[top[:, slot]], None)
+        columns[f"reason_{slot + 1}_value"] = np.where(up, shown[:, slot], np.nan)
+        columns[f"reason_{slot + 1}_contribution"] = np.where(up, pushed[:, slot], np.nan)
+        columns[f"reason_{slot + 1}_text"] = np.where(up, descriptions[top[:, slot]], None)
+    return pd.DataFrame(columns)
+
+
+def rank_and_band(scored: pd.DataFrame, *, budget: int, high: float, medium: float) -> pd.DataFrame:
+    """Rank 1 is the riskiest (ties by entity id, so the order is total); the top
+    ``budget`` rows are the ``alert`` band, then ``high``/``medium`` by calibrated score."""
+    ranked = scored.sort_values(["score", "entity_id"], ascending=[False, True], ignore_index=True)
+    rank = np.arange(1, len(ranked) + 1)
+    band = np.select(
+        [rank <= budget, ranked["score"] >= high, ranked["score"] >= medium],
+        ["alert", "high", "medium"],
+        "low",
     )
-    scored = scored.sort_values(["score", "entity_id"], ascending=[False, True], ignore_index=True)
-    return scored.assign(
-        rank=range(1, len(scored) + 1), model_name=model_name, model_version=model_version
-    )
+    return ranked.assign(rank=rank, risk_band=band)
+
+
+@dataclass(frozen=True)
+class PartitionTask:
+    """Score one partition's features file into one output file."""
+
+    features: Path
+    model_dir: Path
+    output: Path
+    reasons: bool = True
+
+
+def score_partition(task: PartitionTask) -> Path:
+    """Run anywhere (a Dask worker too): read, score, write atomically; idempotent."""
+    if task.output.exists():
+        return task.output
+    model, catalog = load_model(task.model_dir)
+    texts = reason_texts(catalog) if task.reasons else None
+    scored = score_rows(model, pd.read_parquet(task.features), texts)
+    with atomic_file(task.output) as staging:
+        scored.to_parquet(staging, index=False)
+    return task.output

@@ -52,6 +52,9 @@ class CalibratedBooster(mlflow.pyfunc.PythonModel):
         """Read the booster's text model and the JSON calibrator (no unpickling)."""
         self.booster = lgb.Booster(model_file=artifacts["booster"])
         self.calibrator = json.loads(Path(artifacts["calibrator"]).read_text())
+        # Models logged before drift monitoring carry no reference.
+        reference = artifacts.get("reference")
+        self.reference = json.loads(Path(reference).read_text()) if reference else None
         return self
 
     def uncalibrated(self, model_input: pd.DataFrame) -> np.ndarray:

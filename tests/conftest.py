@@ -151,3 +151,17 @@ def tiny_trained(tiny_features, tiny_mlflow, tmp_path_factory) -> Path:
         patch.setenv("MLFLOW_TRACKING_URI", tiny_mlflow)
         train_and_evaluate(params_under(root, tiny_features))
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_champions(tiny_trained, tiny_features, tiny_mlflow) -> Params:
+    """The tiny world's models promoted to champion in the session's store."""
+    from pipeline.stages import promote
+
+    params = params_under(tiny_trained, tiny_features)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tiny_trained)
+        patch.setenv("MLFLOW_TRACKING_URI", tiny_mlflow)
+        for entity in ENTITIES:
+            assert all(g.passed for g in promote.run(params, entity))
+    return params

@@ -14,6 +14,7 @@ from mlflow.models import infer_signature
 from pipeline.artifacts import EntityArtifacts
 from pipeline.calibration import fit_calibrator
 from pipeline.config import Entity, Params
+from pipeline.drift import reference_bins
 from pipeline.io import read_json, write_json
 from pipeline.modeling import BoosterClassifier
 from pipeline.serving import apply_calibrator, booster_probability
@@ -35,6 +36,14 @@ def run(params: Params, entity: Entity) -> None:
         BoosterClassifier(booster, log_odds_offset=offset), calib, params.calibrate.method
     )
     write_json(calibrator, artifacts.calibrator)
+    # What scoring measures drift against: the training rows' features and scores.
+    train = rows[rows["split"] == "train"]
+    scored_train = train.assign(
+        score=apply_calibrator(calibrator, booster_probability(booster, train, offset))
+    )
+    write_json(
+        reference_bins(scored_train, [*booster.feature_name(), "score"]), artifacts.reference
+    )
 
     features = booster.feature_name()
     example = calib[features].head(5)
@@ -52,6 +61,7 @@ def run(params: Params, entity: Entity) -> None:
                 artifacts={
                     "booster": str(artifacts.booster),
                     "calibrator": str(artifacts.calibrator),
+                    "reference": str(artifacts.reference),
                     "catalog": str(catalog_path),
                 },
                 signature=signature,
