@@ -4,7 +4,9 @@
 (``MLFLOW_TRACKING_URI``, default the repository's: run ``make run`` first) into
 ``WORK/model``. ``python -m bench.scoring only|reasons WORK`` scores the last snapshot of
 ``WORK/features/accounts.parquet`` with it, in one process and in memory, features
-excluded from the timing as the target asks, and prints rows per second.
+excluded from the timing as the target asks, and writes its rows per second to
+``WORK/score_only.json`` or ``WORK/score_reasons.json``. The reason-code path explains the
+rows in the alert, high and medium bands (``score.bands.medium`` and up), as the job does.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ import mlflow
 import pandas as pd
 import pyarrow.dataset as ds
 
+from pipeline.config import load_params
 from pipeline.scoring import load_model, reason_texts, score_rows
 from pipeline.tracking import tracking_uri
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def download_champion(work: Path) -> None:
@@ -42,10 +47,14 @@ def main(how: str, work: Path) -> None:
     model, catalog = load_model(work / "model")
     rows = last_snapshot(work / "features" / "accounts.parquet")
     started = time.perf_counter()
-    scored = score_rows(model, rows, reason_texts(catalog) if how == "reasons" else None)
+    floor = load_params(REPO / "params.yaml").score.bands.medium
+    texts = reason_texts(catalog) if how == "reasons" else None
+    scored = score_rows(model, rows, texts, reasons_from=floor)
     seconds = time.perf_counter() - started
-    print(json.dumps({"path": how, "rows": len(scored), "seconds": round(seconds, 1),
-                      "rows_per_second": round(len(scored) / seconds)}))  # fmt: skip
+    figures = {"rows": len(scored), "scoring_s": round(seconds, 1),
+               "rows_per_second": round(len(scored) / seconds)}  # fmt: skip
+    (work / f"score_{how}.json").write_text(json.dumps(figures))
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

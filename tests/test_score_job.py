@@ -148,3 +148,18 @@ def test_the_report_renders_in_headless_chromium(uninterrupted, tmp_path):
         capture_output=True, timeout=120, check=True,
     )  # fmt: skip
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def test_the_whole_alert_band_is_explained_even_below_the_reason_floor(
+    store, tiny_clean_dir, tmp_path
+):
+    raw = store.model_dump(mode="json")
+    raw["score"]["bands"] = {"high": 0.995, "medium": 0.99}  # partitions explain almost no one
+    target = score.run(
+        type(store).model_validate(raw), clean=tiny_clean_dir, out=tmp_path, as_of=AS_OF,
+        alias="champion",
+    )  # fmt: skip
+    accounts = pd.read_parquet(target / "accounts.parquet")
+    alert = accounts[accounts["risk_band"] == "alert"]
+    assert len(alert) == 20 and alert["reason_1_feature"].notna().all()
+    assert accounts.loc[accounts["risk_band"] == "low", "reason_1_feature"].isna().all()

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -31,10 +32,12 @@ from pipeline.report import scoring_report
 from pipeline.rings import ring_report
 from pipeline.scoring import (
     PartitionTask,
+    explain,
     feature_typologies,
     load_model,
     partition_of,
     rank_and_band,
+    reason_texts,
 )
 from pipeline.stages.features import as_of_snapshot
 from pipeline.tracking import SCORING_EXPERIMENT, registered_model_name, use_experiment
@@ -78,13 +81,16 @@ def run(
         )  # fmt: skip
         tasks += [
             PartitionTask(
-                features=part, model_dir=model_dir, output=work / "scored" / entity / part.name
+                features=part,
+                model_dir=model_dir,
+                output=work / "scored" / entity / part.name,
+                reasons_from=params.score.bands.medium,
             )
             for part in sorted((work / "features" / entity).glob("part-*.parquet"))
         ]
     run_tasks(tasks, scheduler=scheduler)
 
-    queues = {e: _queue(params, e, work=work) for e in ENTITIES}
+    queues = {e: _queue(params, e, work=work, features=features[e]) for e in ENTITIES}
     drift = _drift(versions, features, queues, work=work)
     rings = _rings(data, snapshot, queues, work=work)
     models = {
@@ -144,15 +150,27 @@ def _partitioned_features(data, entity, snapshot, *, model_dir, parts: Path, par
     return features
 
 
-def _queue(params: Params, entity: Entity, *, work: Path) -> pd.DataFrame:
+def _queue(params: Params, entity: Entity, *, work: Path, features: pd.DataFrame) -> pd.DataFrame:
     scored = pd.concat(
         [pd.read_parquet(p) for p in sorted((work / "scored" / entity).glob("part-*.parquet"))],
         ignore_index=True,
     )
     bands = params.score.bands
-    return rank_and_band(
+    ranked = rank_and_band(
         scored, budget=params.evaluate.alert_budget[entity], high=bands.high, medium=bands.medium
     )
+    # The alert band is the budget's worth of rows, whatever their score: explain those
+    # that scored below the floor from which partitions give reason codes.
+    unexplained = np.flatnonzero(
+        (ranked["risk_band"] == "alert") & (ranked["score"] < bands.medium)
+    )
+    if len(unexplained):
+        model, catalog = load_model(work / "models" / entity)
+        rows = features.set_index("entity_id").loc[ranked["entity_id"].iloc[unexplained]]
+        reasons = explain(model, rows[model.booster.feature_name()], reason_texts(catalog),
+                          rows=unexplained, of=len(ranked))  # fmt: skip
+        ranked = ranked.fillna(reasons)
+    return ranked
 
 
 def _drift(versions, features, queues, *, work: Path) -> pd.DataFrame:
