@@ -5,6 +5,8 @@ STAMP := $(VENV)/.installed
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# No usage reports to DVC from builds and tests (and no network calls for them).
+export DVC_NO_ANALYTICS := 1
 
 .PHONY: run test lock chromium
 

@@ -35,6 +35,9 @@ class EntityOption(StrEnum):
 
 
 EntityArg = Annotated[EntityOption, typer.Option("--entity", help="account or intermediary")]
+Scheduler = Annotated[
+    str | None, typer.Option("--scheduler", help="Dask scheduler address, or local-cluster:N")
+]
 AsOf = Annotated[
     dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="cut-off date")
 ]
@@ -96,11 +99,11 @@ def features(
 
 
 @app.command()
-def train(ctx: typer.Context, entity: EntityArg) -> None:
-    """Train LightGBM on the training snapshots."""
+def train(ctx: typer.Context, entity: EntityArg, scheduler: Scheduler = None) -> None:
+    """Train LightGBM and the baselines on the training snapshots."""
     from pipeline.stages import train as stage
 
-    stage.run(_params(ctx), entity.value)
+    stage.run(_params(ctx), entity.value, scheduler=scheduler)
 
 
 @app.command()
@@ -143,10 +146,7 @@ def score(
     as_of: AsOf = None,
     alias: Annotated[str | None, typer.Option("--alias", help="default: score.alias")] = None,
     version: Annotated[int | None, typer.Option("--version", min=1)] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Dask scheduler address, or local-cluster:N"),
-    ] = None,
+    scheduler: Scheduler = None,
     force: Annotated[bool, typer.Option("--force", help="redo a finished as-of date")] = False,
 ) -> None:
     """Score every account and intermediary with the registered models (resumable)."""

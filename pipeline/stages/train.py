@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 
+import dask.dataframe as dd
 import mlflow
 import pandas as pd
+from sklearn.metrics import average_precision_score
 
 from pipeline.artifacts import EntityArtifacts
 from pipeline.baselines import fit_baselines
 from pipeline.catalog import families_for, load_catalog
 from pipeline.config import Entity, Params, TrainConfig
+from pipeline.dispatch import dask_client
+from pipeline.distributed_training import fit_on_dask
 from pipeline.errors import InputError
 from pipeline.io import atomic_file, read_json, write_json
 from pipeline.modeling import (
@@ -59,7 +63,27 @@ def training_features(rows: pd.DataFrame, cfg: TrainConfig, entity: Entity) -> l
     return [f for f in feature_columns(rows) if f not in dropped]
 
 
-def run(params: Params, entity: Entity) -> None:
+def _fit(classifier, *, artifacts, train, valid, features, params, scheduler):
+    """The booster and its best number of trees, on this machine or on Dask workers."""
+    if scheduler is None:
+        model = fit_out_of_time(
+            classifier,
+            train=train,
+            valid=valid,
+            features=features,
+            early_stopping_rounds=params.train.early_stopping_rounds,
+        )
+        return model.booster_, model.best_iteration_
+    if params.train.negative_sample_rate < 1:
+        raise InputError("negative subsampling is not available with --scheduler yet")
+    with dask_client(scheduler) as client:
+        rows = dd.read_parquet(
+            artifacts.features, columns=[*features, "label"], filters=[("split", "==", "train")]
+        )
+        return fit_on_dask(classifier, client=client, train=rows, valid=valid, features=features)
+
+
+def run(params: Params, entity: Entity, *, scheduler: str | None = None) -> None:
     artifacts = EntityArtifacts.of(params, entity)
     rows = load_feature_rows(artifacts)
     features = training_features(rows, params.train, entity)
@@ -89,20 +113,18 @@ def run(params: Params, entity: Entity) -> None:
         log_split(train, entity=entity, split="training", source=artifacts.features)
         log_split(valid, entity=entity, split="validation", source=artifacts.features)
 
-        model = fit_out_of_time(
-            make_classifier(
-                params.train,
-                seed=params.base.seed,
-                features=features,
-                monotone=params.train.monotone[entity],
-            ),
-            train=fitted_rows,
-            valid=valid,
+        classifier = make_classifier(
+            params.train,
+            seed=params.base.seed,
             features=features,
-            early_stopping_rounds=params.train.early_stopping_rounds,
+            monotone=params.train.monotone[entity],
         )
+        booster, best_iteration = _fit(
+            classifier, artifacts=artifacts, train=fitted_rows, valid=valid,
+            features=features, params=params, scheduler=scheduler,
+        )  # fmt: skip
         with atomic_file(artifacts.booster) as staging:
-            model.booster_.save_model(staging)
+            booster.save_model(staging, num_iteration=best_iteration)
         baselines = fit_baselines(
             train, features, params.baselines, entity=entity, seed=params.base.seed
         )
@@ -116,8 +138,11 @@ def run(params: Params, entity: Entity) -> None:
         mlflow.log_param("missing_families", ",".join(families["missing_families"]) or "none")
         mlflow.log_metrics(
             {
-                "best_iteration": model.best_iteration_,
-                "valid_average_precision": model.best_score_["valid_0"]["average_precision"],
+                "best_iteration": best_iteration,
+                "valid_average_precision": average_precision_score(
+                    valid["label"],
+                    booster.predict(valid[features], num_iteration=best_iteration),
+                ),
                 "train_rows": len(train),
                 "train_rows_fitted": len(fitted_rows),
                 "train_positives": int(train["label"].sum()),
@@ -136,5 +161,5 @@ def run(params: Params, entity: Entity) -> None:
         entity,
         f"{len(fitted_rows):,}",
         f"{len(train):,}",
-        model.best_iteration_,
+        best_iteration,
     )
