@@ -1,8 +1,8 @@
 """Scoring speed for the benchmark: the score-only path and the reason-code path.
 
 ``python -m bench.scoring model WORK`` downloads the account champion of the MLflow store
-(``MLFLOW_TRACKING_URI``, default the repository's: run ``make run`` first) into
-``WORK/model``. ``python -m bench.scoring only|reasons WORK`` scores the last snapshot of
+(``MLFLOW_TRACKING_URI``: the benchmark's own, where the promote stages at this scale put
+it) into ``WORK/model``. ``python -m bench.scoring only|reasons WORK`` scores the last snapshot of
 ``WORK/features/accounts.parquet`` with it, in one process and in memory, features
 excluded from the timing as the target asks, and writes its rows per second to
 ``WORK/score_only.json`` or ``WORK/score_reasons.json``. The reason-code path explains the

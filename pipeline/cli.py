@@ -58,6 +58,8 @@ def main(
         format="%(message)s",
         handlers=[RichHandler(show_path=False, show_time=False)],
     )
+    # Dask narrates every worker's start and connection at INFO: keep its warnings only.
+    logging.getLogger("distributed").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = {"params_path": params}
 
 
