@@ -10,21 +10,9 @@ import datetime as dt
 
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 from rich.tree import Tree
 
 from pipeline.errors import InputError
-
-
-def resolve_version(client: MlflowClient, name: str, *, alias: str | None, version: int | None):
-    """The version an auditor asked for: by number, by alias, or the champion."""
-    try:
-        if version is not None:
-            return client.get_model_version(name, str(version))
-        return client.get_model_version_by_alias(name, alias or "champion")
-    except MlflowException:
-        wanted = f"version {version}" if version is not None else f"alias '{alias or 'champion'}'"
-        raise InputError(f"{name} has no {wanted} in the registry") from None
 
 
 def scored_versions(scores: pd.DataFrame) -> list[tuple[str, int, int]]:

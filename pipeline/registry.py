@@ -16,6 +16,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from pipeline.config import PromoteConfig
+from pipeline.errors import InputError
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -77,6 +78,21 @@ def check_gates(metrics: dict, cfg: PromoteConfig, *, champion: Champion | None)
             )
         )
     return gates
+
+
+def find_version(
+    client: MlflowClient, name: str, *, alias: str | None, version: int | None
+) -> ModelVersion:
+    """The version asked for: by number, else by alias (the champion by default)."""
+    try:
+        if version is not None:
+            return client.get_model_version(name, str(version))
+        return client.get_model_version_by_alias(name, alias or CHAMPION)
+    except MlflowException:
+        wanted = f"version {version}" if version is not None else f"alias '{alias or CHAMPION}'"
+        raise InputError(
+            f"{name} has no {wanted} in the registry (run `bgrisk promote` first)"
+        ) from None
 
 
 def aliased_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:

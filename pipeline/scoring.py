@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from pipeline.io import atomic_file
-from pipeline.serving import CalibratedBooster, apply_calibrator
+from pipeline.serving import CalibratedBooster
 
 REASONS = 3
 MODEL_FILES = ("booster", "calibrator", "reference", "catalog")
@@ -74,8 +74,7 @@ def score_rows(
     names = model.booster.feature_name()
     values = features[names]
     out = features[[c for c in CARRIED if c in features]].reset_index(drop=True)
-    log_odds = model.booster.predict(values, raw_score=True)
-    out["score"] = _calibrated(model, log_odds + model.calibrator["log_odds_offset"])
+    out["score"] = model.predict(None, values)
     if texts is None:
         return out
     explained = np.flatnonzero(out["score"].to_numpy() >= reasons_from)
@@ -95,10 +94,6 @@ def explain(
     )
     reasons = reason_codes(contributions, values, texts).set_axis(rows)
     return reasons.reindex(range(of))
-
-
-def _calibrated(model: CalibratedBooster, log_odds: np.ndarray) -> np.ndarray:
-    return apply_calibrator(model.calibrator, 1.0 / (1.0 + np.exp(-log_odds)))
 
 
 def reason_codes(

@@ -113,7 +113,7 @@ def test_a_finished_date_is_left_alone_unless_forced(
 
 
 def test_bad_requests_stop_with_a_clear_message(store, tiny_clean_dir, tmp_path):
-    with pytest.raises(InputError, match="no alias 'nosuch' of bgrisk-account"):
+    with pytest.raises(InputError, match="bgrisk-account has no alias 'nosuch'"):
         score.run(store, clean=tiny_clean_dir, out=tmp_path, as_of=AS_OF, alias="nosuch")
     with pytest.raises(InputError, match="outside the data"):
         score.run(

@@ -11,9 +11,10 @@ import pandas as pd
 from mlflow import MlflowClient
 from rich.console import Console
 
-from pipeline.audit import lineage, lineage_tree, resolve_version, scored_versions
+from pipeline.audit import lineage, lineage_tree, scored_versions
 from pipeline.config import Entity
 from pipeline.errors import InputError
+from pipeline.registry import find_version
 from pipeline.tracking import registered_model_name, tracking_uri
 
 
@@ -50,5 +51,5 @@ def _chains(client, *, entity, alias, version, scores) -> list[dict]:
     if scores is not None:
         return [lineage(client, name, v) for name, v, _ in scored_versions(pd.read_parquet(scores))]
     name = registered_model_name(entity)
-    found = resolve_version(client, name, alias=alias, version=version)
+    found = find_version(client, name, alias=alias, version=version)
     return [lineage(client, name, int(found.version))]

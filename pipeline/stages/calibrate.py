@@ -28,7 +28,7 @@ REQUIREMENTS = ("lightgbm", "mlflow", "numpy", "pandas")
 
 def run(params: Params, entity: Entity) -> None:
     artifacts = EntityArtifacts.of(params, entity)
-    rows = load_feature_rows(artifacts)
+    rows = load_feature_rows(artifacts, "calib", "train")
     calib = rows[rows["split"] == "calib"]
     booster = lgb.Booster(model_file=artifacts.booster)
     offset = read_json(artifacts.run)["log_odds_offset"]

@@ -41,7 +41,7 @@ SHAP_ROWS = 5000  # enough points for the summary plot to show the shape
 
 def run(params: Params, entity: Entity) -> None:
     artifacts = EntityArtifacts.of(params, entity)
-    test = load_feature_rows(artifacts).query("split == 'test'")
+    test = load_feature_rows(artifacts, "test")
     use_experiment(TRAINING_EXPERIMENT)
     model = mlflow.pyfunc.load_model(read_json(artifacts.logged_model)["model_uri"])
     served = model.unwrap_python_model()

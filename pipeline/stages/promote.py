@@ -44,8 +44,7 @@ def run(params: Params, entity: Entity) -> list[Gate]:
     metrics = read_json(artifacts.metrics)
     use_experiment(TRAINING_EXPERIMENT)
     client, name = MlflowClient(), registered_model_name(entity)
-    test = load_feature_rows(artifacts).query("split == 'test'")
-    champion = _champion_on(test, client=client, name=name, params=params, entity=entity)
+    champion = _champion_on(artifacts, client=client, name=name, params=params, entity=entity)
     gates = check_gates(metrics["lightgbm"], params.promote, champion=champion)
 
     run_id = read_json(artifacts.run)["run_id"]
@@ -83,12 +82,13 @@ def run(params: Params, entity: Entity) -> list[Gate]:
 
 
 def _champion_on(
-    test: pd.DataFrame, *, client: MlflowClient, name: str, params: Params, entity: Entity
+    artifacts: EntityArtifacts, *, client: MlflowClient, name: str, params: Params, entity: Entity
 ) -> Champion | None:
     """The current champion's metrics on the candidate's test rows, if it can score them."""
     current = aliased_version(client, name, CHAMPION)
     if current is None:
         return None
+    test = load_feature_rows(artifacts, "test")
     model = mlflow.pyfunc.load_model(f"models:/{name}/{current.version}")
     features = model_features(model)
     missing = sorted(set(features) - set(test.columns))

@@ -19,7 +19,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from pipeline.catalog import library_text
 from pipeline.config import ENTITIES, TABLE_NAMES, Entity, Params
@@ -28,6 +27,7 @@ from pipeline.drift import population_stability
 from pipeline.errors import InputError
 from pipeline.featurize import compute_features, connect, data_window
 from pipeline.io import atomic_dir, atomic_file, write_json
+from pipeline.registry import find_version
 from pipeline.report import scoring_report
 from pipeline.rings import ring_report
 from pipeline.scoring import (
@@ -71,12 +71,16 @@ def run(
         _retire(target)
     use_experiment(SCORING_EXPERIMENT)
     client, work = MlflowClient(), target / "_work"
-    versions = {e: _model_version(client, e, alias=alias, version=version) for e in ENTITIES}
-    tasks, features = [], {}
+    versions = {
+        e: find_version(client, registered_model_name(e), alias=alias, version=version)
+        for e in ENTITIES
+    }
+    tasks, features, served = [], {}, {}
     for entity in ENTITIES:
         model_dir = _downloaded(versions[entity], work / "models" / entity)
+        served[entity] = load_model(model_dir)  # (model, catalog), read once per run
         features[entity] = _partitioned_features(
-            data, entity, snapshot, model_dir=model_dir, parts=work / "features" / entity,
+            data, entity, snapshot, model=served[entity][0], parts=work / "features" / entity,
             partitions=params.score.partitions,
         )  # fmt: skip
         tasks += [
@@ -90,9 +94,11 @@ def run(
         ]
     run_tasks(tasks, scheduler=scheduler)
 
-    queues = {e: _queue(params, e, work=work, features=features[e]) for e in ENTITIES}
-    drift = _drift(versions, features, queues, work=work)
-    rings = _rings(data, snapshot, queues, work=work)
+    queues = {
+        e: _queue(params, e, work=work, features=features[e], served=served[e]) for e in ENTITIES
+    }
+    drift = _drift(versions, features, queues, served=served)
+    rings = _rings(data, snapshot, queues, served=served)
     models = {
         e: {"model_name": v.name, "model_version": int(v.version)} for e, v in versions.items()
     }
@@ -106,19 +112,6 @@ def run(
     return target
 
 
-def _model_version(client: MlflowClient, entity: Entity, *, alias: str | None, version: int | None):
-    name = registered_model_name(entity)
-    try:
-        if version is not None:
-            return client.get_model_version(name, str(version))
-        return client.get_model_version_by_alias(name, alias or "champion")
-    except MlflowException:
-        wanted = f"version {version}" if version is not None else f"alias '{alias}'"
-        raise InputError(
-            f"no {wanted} of {name} in the registry: run `bgrisk promote` first"
-        ) from None
-
-
 def _downloaded(version, directory: Path) -> Path:
     """The registered model's files, downloaded once (a rerun reuses them)."""
     if not directory.exists():
@@ -129,9 +122,8 @@ def _downloaded(version, directory: Path) -> Path:
     return directory
 
 
-def _partitioned_features(data, entity, snapshot, *, model_dir, parts: Path, partitions: int):
+def _partitioned_features(data, entity, snapshot, *, model, parts: Path, partitions: int):
     """The as-of features, checked against the model, split by entity hash; computed once."""
-    model, _ = load_model(model_dir)
     if parts.exists():
         return pd.read_parquet(parts)
     features = compute_features(data, entity, snapshot)
@@ -150,7 +142,9 @@ def _partitioned_features(data, entity, snapshot, *, model_dir, parts: Path, par
     return features
 
 
-def _queue(params: Params, entity: Entity, *, work: Path, features: pd.DataFrame) -> pd.DataFrame:
+def _queue(
+    params: Params, entity: Entity, *, work: Path, features: pd.DataFrame, served: tuple
+) -> pd.DataFrame:
     scored = pd.concat(
         [pd.read_parquet(p) for p in sorted((work / "scored" / entity).glob("part-*.parquet"))],
         ignore_index=True,
@@ -165,7 +159,7 @@ def _queue(params: Params, entity: Entity, *, work: Path, features: pd.DataFrame
         (ranked["risk_band"] == "alert") & (ranked["score"] < bands.medium)
     )
     if len(unexplained):
-        model, catalog = load_model(work / "models" / entity)
+        model, catalog = served
         rows = features.set_index("entity_id").loc[ranked["entity_id"].iloc[unexplained]]
         reasons = explain(model, rows[model.booster.feature_name()], reason_texts(catalog),
                           rows=unexplained, of=len(ranked))  # fmt: skip
@@ -173,10 +167,10 @@ def _queue(params: Params, entity: Entity, *, work: Path, features: pd.DataFrame
     return ranked
 
 
-def _drift(versions, features, queues, *, work: Path) -> pd.DataFrame:
+def _drift(versions, features, queues, *, served) -> pd.DataFrame:
     tables = []
     for entity, version in versions.items():
-        model, _ = load_model(work / "models" / entity)
+        model, _ = served[entity]
         if model.reference is None:
             log.warning(
                 "%s version %s has no training reference: no drift figures",
@@ -198,7 +192,7 @@ def _drift(versions, features, queues, *, work: Path) -> pd.DataFrame:
     return drift[["entity", "feature", "psi", "status"]]
 
 
-def _rings(data, snapshot, queues, *, work: Path) -> pd.DataFrame:
+def _rings(data, snapshot, queues, *, served) -> pd.DataFrame:
     members = pd.concat([q.assign(entity_type=e) for e, q in queues.items()], ignore_index=True)[
         ["entity_id", "entity_type", "ring_id", "score", "reason_1_feature"]
     ]
@@ -206,8 +200,8 @@ def _rings(data, snapshot, queues, *, work: Path) -> pd.DataFrame:
     data.con.register("snapshots", pd.DataFrame({"snapshot_date": snapshot}))
     links = data.con.execute(library_text("ring_links.sql")).df()
     typologies = {}
-    for entity in queues:
-        typologies |= feature_typologies(load_model(work / "models" / entity)[1])
+    for _, catalog in served.values():
+        typologies |= feature_typologies(catalog)
     return ring_report(members, links, typologies)
 
 
