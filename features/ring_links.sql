@@ -1,10 +1,11 @@
 -- What links the members of each ring (table `ring_members`: entity_id, ring_id) before
 -- the cut-off `snapshot_date` (table `snapshots`, one row): devices seen on two or more of
 -- its members in the last 90 days, phones two or more of them carry (pseudonyms), and the
--- money they paid each other in the last 30 days.
+-- money they paid each other in the last 30 days. Every list is ordered: DuckDB aggregates
+-- in parallel, and the report must come out byte-identical however its threads ran.
 WITH cutoff AS (SELECT max(snapshot_date) AS s FROM snapshots),
 shared_devices AS (
-    SELECT m.ring_id, list(DISTINCT d.device_id ORDER BY d.device_id) AS devices
+    SELECT m.ring_id, d.device_id
     FROM device_events d
     JOIN ring_members m ON m.entity_id = d.account_id
     CROSS JOIN cutoff
@@ -13,7 +14,8 @@ shared_devices AS (
     HAVING count(DISTINCT d.account_id) > 1
 ),
 devices AS (
-    SELECT ring_id, flatten(list(devices)) AS shared_devices FROM shared_devices GROUP BY ring_id
+    SELECT ring_id, list(device_id ORDER BY device_id) AS shared_devices
+    FROM shared_devices GROUP BY ring_id
 ),
 member_phones AS (
     SELECT m.ring_id, m.entity_id, a.phone FROM ring_members m JOIN accounts a ON a.account_id = m.entity_id
