@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.contract import ENTITY_TABLES, TABLES, Column, Table
@@ -18,6 +19,7 @@ from pipeline.pseudonymize import pseudonymize
 
 MAX_EXAMPLES = 5
 BATCH_ROWS = 2_000_000
+_GROUPING_MEMORY = "3GiB"
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 
@@ -114,8 +116,9 @@ class _Seen:
 
     rows: int = 0
     keys: list[pa.Array] = field(default_factory=list)
-    row_hashes: list[np.ndarray] = field(default_factory=list)
-    first_values: list[np.ndarray] = field(default_factory=list)
+    # Tables without a key: a hash of each row, and its first column to name it by.
+    row_hashes: list[pa.Array] = field(default_factory=list)
+    first_values: list[pa.Array] = field(default_factory=list)
     outside_parties: int = 0
 
 
@@ -169,8 +172,8 @@ def _remember(table: Table, frame: pd.DataFrame, known: _Known, seen: _Seen) -> 
         naive = frame.apply(
             lambda c: c.dt.tz_convert(None) if isinstance(c.dtype, pd.DatetimeTZDtype) else c
         )
-        seen.row_hashes.append(pd.util.hash_pandas_object(naive, index=False).to_numpy())
-        seen.first_values.append(frame.iloc[:, 0].astype(str).to_numpy())
+        seen.row_hashes.append(pa.array(pd.util.hash_pandas_object(naive, index=False)))
+        seen.first_values.append(pa.array(frame.iloc[:, 0].astype("string"), type=pa.string()))
     if table.name == "transactions" and {"src_id", "dst_id"} <= set(frame.columns):
         parties = known.of(ENTITY_TABLES)
         outside = ~_in(frame["src_id"], parties) | ~_in(frame["dst_id"], parties)
@@ -178,25 +181,37 @@ def _remember(table: Table, frame: pd.DataFrame, known: _Known, seen: _Seen) -> 
 
 
 def _check_duplicates(table: Table, seen: _Seen, report: Report) -> None:
+    # A repeated key names every row holding it; a repeated row, each copy beyond the first.
     if seen.keys:
-        counts = pc.value_counts(pa.chunked_array(seen.keys).combine_chunks())
-        repeated = counts.filter(pc.greater(counts.field("counts"), 1))
-        if len(repeated):
-            values = repeated.field("values").to_pylist()
-            times = repeated.field("counts").to_pylist()
-            examples = [v for v, n in zip(values, times, strict=True) for _ in range(n)]
-            report.add(
-                Problem(table.name, table.key, "duplicate key", sum(times),
-                        tuple(str(v) for v in examples[:MAX_EXAMPLES]))
-            )  # fmt: skip
+        shown, counts = _repeated(seen.keys, seen.keys)
+        column, rule, rows = table.key, "duplicate key", counts
     elif seen.row_hashes:
-        repeated = pd.Series(np.concatenate(seen.row_hashes)).duplicated(keep="first").to_numpy()
-        if repeated.any():
-            firsts = np.concatenate(seen.first_values)[repeated]
-            report.add(
-                Problem(table.name, "*", "duplicate row", int(repeated.sum()),
-                        tuple(firsts[:MAX_EXAMPLES].tolist()))
-            )  # fmt: skip
+        shown, counts = _repeated(seen.row_hashes, seen.first_values)
+        column, rule, rows = "*", "duplicate row", counts - 1
+    else:
+        return
+    if rows.sum():
+        examples = np.repeat(shown[:MAX_EXAMPLES], rows[:MAX_EXAMPLES])[:MAX_EXAMPLES]
+        report.add(Problem(table.name, column, rule, int(rows.sum()), tuple(map(str, examples))))
+
+
+def _repeated(values: list[pa.Array], shown: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
+    """Values that occur more than once: how each is shown (``shown`` of one of its rows)
+    and how many rows hold it, ordered by how they are shown.
+
+    DuckDB groups them: a hundred million transaction ids fit its bounded, spilling hash
+    aggregate, where an in-memory hash table of Python or Arrow strings takes many GiB.
+    """
+    seen = pa.table({"value": pa.chunked_array(values), "shown": pa.chunked_array(shown)})
+    with tempfile.TemporaryDirectory(prefix="bgrisk-validate-") as spill, duckdb.connect() as con:
+        con.execute(f"SET memory_limit = '{_GROUPING_MEMORY}'")
+        con.execute(f"SET temp_directory = '{Path(spill).as_posix()}'")
+        con.register("seen", seen)
+        groups = con.execute(
+            "SELECT min(shown) AS shown, count(*) AS n FROM seen "
+            "GROUP BY value HAVING count(*) > 1 ORDER BY shown"
+        ).fetchnumpy()
+    return groups["shown"], groups["n"]
 
 
 def validate_tables(
@@ -304,23 +319,37 @@ def _check_values(
 
 
 class _Known:
-    """Keys of the entity tables checked so far, joined per set of tables on first use."""
+    """Keys of the entity tables checked so far, as one hash index per set of tables.
+
+    A transaction batch is looked up twice against a million accounts; Arrow's ``is_in``
+    would build its hash set of those strings again for every lookup, the index once.
+    Keys are matched by a 64-bit hash: two different ids colliding is a one in 10^13 chance
+    per lookup, and could only hide an unknown reference, never invent one.
+    """
 
     def __init__(self, keys: dict[str, pa.Array]):
         self._keys = keys
-        self._joined: dict[tuple[str, ...], pa.Array] = {}
+        self._indexes: dict[tuple[str, ...], pd.Index] = {}
 
-    def of(self, tables: tuple[str, ...]) -> pa.Array:
-        if tables not in self._joined:
+    def of(self, tables: tuple[str, ...]) -> pd.Index:
+        if tables not in self._indexes:
             arrays = [self._keys[t] for t in tables if t in self._keys]
-            self._joined[tables] = pa.concat_arrays(arrays or [pa.array([], pa.string())])
-        return self._joined[tables]
+            hashes = _hashes(pa.chunked_array(arrays, pa.string()))
+            self._indexes[tables] = pd.Index(np.unique(hashes))  # a key may repeat
+        return self._indexes[tables]
 
 
-def _in(values: pd.Series, known: pa.Array) -> np.ndarray:
-    """Membership test in Arrow: pandas' ``isin`` on Arrow strings loops in Python."""
+def _hashes(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """DuckDB's 64-bit hash of each string, computed vectorized over Arrow memory."""
+    with duckdb.connect() as con:
+        con.register("strings", pa.table({"value": values}))
+        return con.execute("SELECT hash(value) AS h FROM strings").fetchnumpy()["h"]
+
+
+def _in(values: pd.Series, known: pd.Index) -> np.ndarray:
+    """Whether each value is a known key; missing values are not."""
     array = pa.array(values.astype("string"), type=pa.string())
-    return pc.fill_null(pc.is_in(array, value_set=known), False).to_numpy(zero_copy_only=False)
+    return (known.get_indexer(_hashes(array)) >= 0) & values.notna().to_numpy()
 
 
 def _check_references(table: Table, frame: pd.DataFrame, known: _Known, report: Report) -> None:

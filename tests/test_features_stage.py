@@ -42,6 +42,8 @@ def test_training_snapshots_with_labels_and_splits(tiny_params, without_logins_a
     assert [s for [s] in splits] == list(manifest["splits"].values())
     assert set(accounts["label"]) == {0, 1} and set(intermediaries["label"]) <= {0, 1}
     assert not accounts.duplicated(["entity_id", "snapshot_date"]).any()
+    # Snapshot-major, so that a stage reading one split skips the others' row groups.
+    assert accounts["snapshot_date"].is_monotonic_increasing
     assert accounts["typology"].notna().sum() == accounts["label"].sum()
 
 

@@ -87,9 +87,9 @@ def _fit(classifier, *, artifacts, train, valid, features, params, scheduler):
 
 def run(params: Params, entity: Entity, *, scheduler: str | None = None) -> None:
     artifacts = EntityArtifacts.of(params, entity)
-    rows = load_feature_rows(artifacts, "train", "valid")
-    features = training_features(rows, params.train, entity)
-    train, valid = rows[rows["split"] == "train"], rows[rows["split"] == "valid"]
+    # Read apart rather than split in memory: no second copy of the largest table.
+    train, valid = (load_feature_rows(artifacts, split) for split in ("train", "valid"))
+    features = training_features(train, params.train, entity)
     if train["label"].sum() == 0 or valid["label"].sum() == 0:
         raise InputError(f"{entity}: no confirmed cases in the training or validation snapshots")
     sample_rate = params.train.negative_sample_rate
