@@ -1,8 +1,8 @@
 -- Each payment seen once from each side that is a customer account, with the time of the
 -- account's next payment out (at or after this one: how long incoming money stays) and its
 -- number of payments in the hour up to this one (bursts), in the 30 days before each
--- snapshot. Both windows share one sort of the account's payments. The other side is kept as a 64-bit hash, enough to count
--- distinct counterparties.
+-- snapshot, for the accounts in scope. Both windows share one sort of the account's
+-- payments. The other side is kept as a 64-bit hash, enough to count distinct counterparties.
 CREATE OR REPLACE TEMP TABLE account_flows_30d AS
 WITH recent AS (
     SELECT ts, src_id, dst_id, amount
@@ -10,12 +10,15 @@ WITH recent AS (
     WHERE ts >= (SELECT min(snapshot_date) FROM snapshots) - INTERVAL 30 DAY
       AND ts < (SELECT max(snapshot_date) FROM snapshots)
 ),
+scoped AS (
+    SELECT k.* FROM account_keys k SEMI JOIN account_scope USING (account_key)
+),
 sides AS (
     SELECT k.account_key, r.ts, r.amount, false AS incoming, hash(r.dst_id) AS counterparty
-    FROM recent r JOIN account_keys k ON k.account_id = r.src_id
+    FROM recent r JOIN scoped k ON k.account_id = r.src_id
     UNION ALL
     SELECT k.account_key, r.ts, r.amount, true, hash(r.src_id)
-    FROM recent r JOIN account_keys k ON k.account_id = r.dst_id
+    FROM recent r JOIN scoped k ON k.account_id = r.dst_id
 ),
 forwarding AS (
     SELECT

@@ -33,9 +33,15 @@ JOIN accounts a ON a.phone = i.phone
 UNION ALL
 SELECT intermediary_id, intermediary_id FROM intermediaries;
 
+-- The accounts whose features are computed: all of them, unless a partitioned extraction
+-- narrows it to one hash partition (pipeline/featurize.py) before the shared tables are
+-- built. Per-account tables and rows follow it; what counts other accounts does not.
+CREATE OR REPLACE TEMP TABLE account_scope AS SELECT account_key FROM account_keys;
+
 CREATE OR REPLACE TEMP VIEW account_snapshots AS
 SELECT a.account_id AS entity_id, k.account_key, s.snapshot_date
-FROM accounts a JOIN account_keys k USING (account_id) CROSS JOIN snapshots s
+FROM accounts a JOIN account_keys k USING (account_id) SEMI JOIN account_scope USING (account_key)
+CROSS JOIN snapshots s
 WHERE a.opened_at IS NULL OR a.opened_at < s.snapshot_date;
 
 CREATE OR REPLACE TEMP VIEW intermediary_snapshots AS

@@ -1,27 +1,18 @@
 -- Devices and networks an account logs in from, and who else uses them (last 90 days).
-WITH device_users AS (
-    SELECT snapshot_date, device, count(DISTINCT account_key) AS accounts_on_device
-    FROM device_sightings_90d
-    GROUP BY ALL
-),
-ip_users AS (
-    SELECT snapshot_date, ip, count(DISTINCT account_key) AS accounts_on_ip
-    FROM device_sightings_90d
-    WHERE ip IS NOT NULL
-    GROUP BY ALL
-),
-per_account AS (
+WITH per_account AS (
     SELECT
         r.account_key,
         r.snapshot_date,
         count(DISTINCT r.device) AS distinct_devices_90d,
         count(DISTINCT r.ip) AS distinct_ips_90d,
-        max(d.accounts_on_device) AS max_accounts_per_device_90d,
-        max(i.accounts_on_ip) AS max_accounts_per_ip_90d,
+        max(d.accounts) AS max_accounts_per_device_90d,
+        max(i.accounts) AS max_accounts_per_ip_90d,
         sum(r.night_logins) / sum(r.logins) AS night_login_share_90d
     FROM device_sightings_90d r
-    JOIN device_users d USING (snapshot_date, device)
-    LEFT JOIN ip_users i USING (snapshot_date, ip)
+    JOIN device_users_90d d
+      ON d.snapshot_date = r.snapshot_date AND d.kind = 'device' AND d.value = r.device
+    LEFT JOIN device_users_90d i
+      ON i.snapshot_date = r.snapshot_date AND i.kind = 'ip' AND i.value = r.ip
     GROUP BY ALL
 )
 SELECT

@@ -93,11 +93,18 @@ def features(
     clean: Annotated[Path, typer.Option("--clean")],
     out: Annotated[Path, typer.Option("--out")],
     as_of: AsOf = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Point-in-time features for every snapshot, or for one --as-of date."""
     from pipeline.stages import features as stage
 
-    stage.run(_params(ctx), clean=clean, out=out, as_of=as_of.date() if as_of else None)
+    stage.run(
+        _params(ctx),
+        clean=clean,
+        out=out,
+        as_of=as_of.date() if as_of else None,
+        scheduler=scheduler,
+    )
 
 
 @app.command()

@@ -190,6 +190,8 @@ class FeaturesConfig(_Frozen):
     label_horizon_days: PositiveInt
     # What DuckDB may hold in memory before it spills to disk.
     duckdb_memory_gib: PositiveFloat = 4.0
+    # Hash partitions of the accounts when features are extracted on Dask (--scheduler).
+    partitions: PositiveInt = 8
 
 
 class SplitConfig(_Frozen):

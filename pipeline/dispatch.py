@@ -6,29 +6,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 from distributed import Client, LocalCluster, as_completed
 from rich.progress import track
 
-from pipeline.scoring import PartitionTask, score_partition
+from pipeline.scoring import score_partition
 
 LOCAL_CLUSTER = "local-cluster:"
+Task = TypeVar("Task")
 
 
 def run_tasks(
-    tasks: Sequence[PartitionTask],
+    tasks: Sequence[Task],
     *,
     scheduler: str | None,
-    work: Callable[[PartitionTask], object] = score_partition,
+    work: Callable[[Task], object] = score_partition,
+    doing: str = "scoring",
 ) -> None:
     if scheduler is None:
-        for task in track(tasks, description="scoring partitions", transient=True):
+        for task in track(tasks, description=f"{doing} partitions", transient=True):
             work(task)
         return
     with dask_client(scheduler) as client:
         futures = client.map(work, tasks, pure=False)
         for future in track(
-            as_completed(futures), total=len(futures), description="scoring on Dask"
+            as_completed(futures), total=len(futures), description=f"{doing} on Dask"
         ):
             future.result()  # re-raises a worker's error here
 

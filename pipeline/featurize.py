@@ -22,6 +22,7 @@ from pipeline.catalog import Family, families_for, shared_table_sql, views_sql
 from pipeline.config import Entity
 from pipeline.contract import TABLES
 from pipeline.errors import InputError
+from pipeline.partitions import partition_of
 
 KEYS = ["entity_id", "snapshot_date"]
 
@@ -38,6 +39,24 @@ _SQL_TYPES = {
 }
 
 
+# Shared tables that count over every account (who else logs in from a device): an
+# extraction by partition builds them once, over all accounts, and every partition reads them.
+COUNTED_OVER_ALL = ("device_users_90d",)
+
+
+@dataclass(frozen=True)
+class AccountPartition:
+    """One hash partition of the accounts, and the directory holding what was computed once
+    over all of them: the ``COUNTED_OVER_ALL`` tables and the graph family, by name."""
+
+    number: int
+    count: int
+    shared_dir: Path
+
+    def shared_file(self, name: str) -> str:
+        return (self.shared_dir / f"{name}.parquet").as_posix()
+
+
 @dataclass(frozen=True)
 class CleanData:
     """A DuckDB session over the clean tables, and which of them the institution supplied."""
@@ -47,6 +66,8 @@ class CleanData:
     # Work shared by both entity types (the flow tables, one graph per snapshot), done once
     # per set of snapshots.
     shared: dict = field(default_factory=dict, compare=False, repr=False)
+    # Set when only one partition's accounts get features (pipeline/partitioned_features.py).
+    partition: AccountPartition | None = None
 
 
 def connect(clean_dir: Path, *, threads: int | None = None, memory_gib: float = 4) -> CleanData:
@@ -144,21 +165,52 @@ def prepare(clean: CleanData, snapshots: pd.DatetimeIndex) -> None:
         clean.shared.clear()
         clean.con.register("snapshots", pd.DataFrame({"snapshot_date": snapshots}))
         clean.con.execute(views_sql())
+        if clean.partition:
+            _narrow_scope(clean.con, clean.partition)
         clean.shared["snapshots"] = key
+
+
+def _narrow_scope(con: duckdb.DuckDBPyConnection, partition: AccountPartition) -> None:
+    """Only this partition's accounts get rows and per-account tables (``account_scope``)."""
+    keys = con.execute("SELECT account_id, account_key FROM account_keys").df()
+    inside = keys.loc[partition_of(keys["account_id"], partition.count) == partition.number]
+    con.register("partition_keys", inside[["account_key"]])
+    con.execute("CREATE OR REPLACE TEMP TABLE account_scope AS SELECT * FROM partition_keys")
+    con.unregister("partition_keys")
+
+
+def build_shared(clean: CleanData, family: Family) -> None:
+    """The shared tables a family reads, each built once; a partition reads those counted
+    over every account from the files computed before it."""
+    for table in family.uses:
+        if table in clean.shared:
+            continue
+        if clean.partition and table in COUNTED_OVER_ALL:
+            path = clean.partition.shared_file(table)
+            clean.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet('{path}')"
+            )
+        else:
+            clean.con.execute(shared_table_sql(table))
+        clean.shared[table] = True
 
 
 def materialize(clean: CleanData, family: Family) -> None:
     """Run one family into a table of its name, checking its columns against the catalog."""
-    for table in family.uses:
-        if table not in clean.shared:
-            clean.con.execute(shared_table_sql(table))
-            clean.shared[table] = True
-    if family.engine == "graph":
+    if family.engine == "graph" and clean.partition:
+        # The graph needs every node: computed once, this partition's rows read back.
+        source = (
+            f"SELECT * FROM read_parquet('{clean.partition.shared_file(family.name)}') "
+            "SEMI JOIN account_snapshots USING (entity_id, snapshot_date)"
+        )
+    elif family.engine == "graph":
+        build_shared(clean, family)
         if "graph" not in clean.shared:
             graph.build_graph_features(clean.con)
             clean.shared["graph"] = True
         source = graph.family_sql(family.entity)
     else:
+        build_shared(clean, family)
         source = family.sql()
     clean.con.execute(f"CREATE OR REPLACE TEMP TABLE {family.name} AS {source}")
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {family.name}").fetchall()]

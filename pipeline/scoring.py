@@ -23,12 +23,6 @@ MODEL_FILES = ("booster", "calibrator", "reference", "catalog")
 CARRIED = ("entity_id", "ring_id")  # passed through from the features
 
 
-def partition_of(entity_ids: pd.Series, partitions: int) -> np.ndarray:
-    """A stable partition number per entity (the same in every process and run)."""
-    hashes = pd.util.hash_array(entity_ids.to_numpy(dtype=object))
-    return (hashes % np.uint64(partitions)).astype(np.int64)
-
-
 def load_model(model_dir: Path) -> tuple[CalibratedBooster, dict]:
     """The served model and the feature catalog it was logged with (its families), from a
     downloaded model directory."""

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from pipeline.drift import population_stability, reference_bins
+from pipeline.partitions import partition_of
 from pipeline.rings import ring_report
-from pipeline.scoring import partition_of, rank_and_band, reason_codes
+from pipeline.scoring import rank_and_band, reason_codes
 
 
 def test_partitions_are_stable_and_cover_every_entity():

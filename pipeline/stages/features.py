@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from pipeline.config import ENTITIES, TABLE_NAMES, Params
 from pipeline.errors import InputError
 from pipeline.featurize import CleanData, available_families, connect, data_window, feature_table
 from pipeline.io import atomic_dir
+from pipeline.partitioned_features import partitioned_account_table
 from pipeline.snapshots import assign_splits, label_rows, training_snapshots
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,16 @@ def as_of_snapshot(as_of: dt.date, start: pd.Timestamp, end: pd.Timestamp) -> pd
     return pd.DatetimeIndex([snapshot])
 
 
-def run(params: Params, *, clean: Path, out: Path, as_of: dt.date | None) -> None:
+def run(
+    params: Params,
+    *,
+    clean: Path,
+    out: Path,
+    as_of: dt.date | None,
+    scheduler: str | None = None,
+) -> None:
+    """Features of every entity; with ``scheduler``, accounts by hash partition on Dask
+    workers (the graph and the counts over all accounts computed once, here)."""
     data = connect(clean, memory_gib=params.features.duckdb_memory_gib)
     start, end = data_window(data)
     if as_of:
@@ -40,7 +51,14 @@ def run(params: Params, *, clean: Path, out: Path, as_of: dt.date | None) -> Non
     manifest = {"data_start": str(start), "data_end": str(end), "entities": {}}
     with atomic_dir(out) as staging:
         for entity in ENTITIES:
-            table = feature_table(data, entity, snapshots)
+            if scheduler and entity == "account":
+                table = partitioned_account_table(
+                    data, clean, snapshots,
+                    partitions=params.features.partitions, work=staging / "_partitions",
+                    scheduler=scheduler, memory_gib=params.features.duckdb_memory_gib,
+                )  # fmt: skip
+            else:
+                table = feature_table(data, entity, snapshots)
             if not as_of:
                 table = _labelled(data, table, entity, labels, splits, params)
             path = staging / f"{TABLE_NAMES[entity]}.parquet"
@@ -62,6 +80,7 @@ def run(params: Params, *, clean: Path, out: Path, as_of: dt.date | None) -> Non
         if not as_of:
             manifest["splits"] = {str(s.date()): v for s, v in splits.items()}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        shutil.rmtree(staging / "_partitions", ignore_errors=True)
 
 
 def _labelled(

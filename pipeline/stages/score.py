@@ -27,6 +27,7 @@ from pipeline.drift import population_stability
 from pipeline.errors import InputError
 from pipeline.featurize import compute_features, connect, data_window
 from pipeline.io import atomic_dir, atomic_file, write_json
+from pipeline.partitions import partition_of
 from pipeline.registry import find_version
 from pipeline.report import scoring_report
 from pipeline.rings import ring_report
@@ -35,7 +36,6 @@ from pipeline.scoring import (
     explain,
     feature_typologies,
     load_model,
-    partition_of,
     rank_and_band,
     reason_texts,
 )

@@ -1,0 +1,121 @@
+"""Account features extracted by hash partition on Dask workers, for banks whose accounts
+outgrow one machine.
+
+What counts over every account is computed once, here: how many accounts log in from each
+device and address, and the graph, whose rings, hops and PageRank need every node. Both go
+to files next to the partitions. Each worker then computes the families of one partition's
+accounts straight from the clean tables: their own payments and logins (the large shared
+tables are narrowed to them), joined with those files. Intermediaries, a few thousand,
+stay on the client. The result equals the single-machine extraction row for row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from distributed import get_worker
+
+from pipeline.catalog import Family
+from pipeline.dispatch import run_tasks
+from pipeline.featurize import (
+    COUNTED_OVER_ALL,
+    AccountPartition,
+    CleanData,
+    available_families,
+    build_shared,
+    connect,
+    feature_table,
+    materialize,
+    prepare,
+)
+from pipeline.io import atomic_file
+
+
+@dataclass(frozen=True)
+class FeatureTask:
+    """One partition's account features, from the clean tables into one Parquet file."""
+
+    clean: Path
+    snapshots: tuple[pd.Timestamp, ...]
+    partition: AccountPartition
+    output: Path
+    memory_gib: float
+
+
+def extract_partition(task: FeatureTask) -> Path:
+    """Run anywhere (a Dask worker too): compute, write atomically; idempotent."""
+    if task.output.exists():
+        return task.output
+    data = dataclasses.replace(
+        connect(task.clean, threads=_worker_threads(), memory_gib=task.memory_gib),
+        partition=task.partition,
+    )
+    table = feature_table(data, "account", pd.DatetimeIndex(task.snapshots))
+    with atomic_file(task.output) as staging:
+        data.con.execute(f"COPY {table} TO '{staging.as_posix()}' (FORMAT parquet)")
+    data.con.close()
+    return task.output
+
+
+def partitioned_account_table(
+    clean: CleanData,
+    clean_dir: Path,
+    snapshots: pd.DatetimeIndex,
+    *,
+    partitions: int,
+    work: Path,
+    scheduler: str,
+    memory_gib: float,
+) -> str:
+    """Build DuckDB table ``account_features`` (as :func:`feature_table` does) from
+    ``partitions`` partitions computed on the Dask workers of ``scheduler``.
+
+    ``work`` must be readable by every worker: tasks pass paths, not data.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    prepare(clean, snapshots)
+    usable, _ = available_families("account", clean.present)
+    for family in usable:
+        _write_counted_over_all(clean, family, work)
+    tasks = [
+        FeatureTask(
+            clean=clean_dir,
+            snapshots=tuple(snapshots),
+            partition=AccountPartition(number, partitions, work),
+            output=work / f"part-{number:04d}.parquet",
+            memory_gib=memory_gib,
+        )
+        for number in range(partitions)
+    ]
+    run_tasks(tasks, scheduler=scheduler, work=extract_partition, doing="features")
+    parts = [task.output.as_posix() for task in tasks]
+    clean.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE account_features AS SELECT * FROM read_parquet({parts})"
+    )
+    return "account_features"
+
+
+def _write_counted_over_all(clean: CleanData, family: Family, work: Path) -> None:
+    """The tables of ``family`` that need every account, computed here and written to
+    ``work`` for the partitions to read: shared counts, or the whole graph family."""
+    if family.engine == "graph":
+        materialize(clean, family)
+        tables = [family.name]
+    else:
+        build_shared(clean, family)
+        tables = [table for table in family.uses if table in COUNTED_OVER_ALL]
+    for table in tables:
+        target = work / f"{table}.parquet"
+        if not target.exists():
+            clean.con.execute(f"COPY {table} TO '{target.as_posix()}' (FORMAT parquet)")
+
+
+def _worker_threads() -> int | None:
+    """DuckDB threads: the Dask worker's own share of cores, else all of this machine's."""
+    try:
+        return get_worker().state.nthreads
+    except ValueError:  # not on a worker
+        return None
