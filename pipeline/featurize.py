@@ -53,8 +53,15 @@ class AccountPartition:
     count: int
     shared_dir: Path
 
-    def shared_file(self, name: str) -> str:
-        return (self.shared_dir / f"{name}.parquet").as_posix()
+    def shared_file(self, name: str) -> Path:
+        return self.shared_dir / f"{name}.parquet"
+
+
+def parquet_reader(*paths: Path) -> str:
+    """DuckDB's reader of Parquet files, blind to ``key=value`` directories on the path
+    (scores live under ``as_of=DATE/``): it would add them as columns."""
+    files = [path.as_posix() for path in paths]
+    return f"read_parquet({files}, hive_partitioning = false)"
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def connect(clean_dir: Path, *, threads: int | None = None, memory_gib: float = 
     for table in TABLES.values():
         path = clean_dir / f"{table.name}.parquet"
         if path.exists():
-            reader = f"read_parquet('{path.as_posix()}')"
+            reader = parquet_reader(path)
             supplied = {
                 row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
             }
@@ -149,7 +156,11 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
 
 def compute_features(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> pd.DataFrame:
     """:func:`feature_table` as a pandas frame, sorted by entity and snapshot."""
-    table = feature_table(clean, entity, snapshots)
+    return feature_frame(clean, feature_table(clean, entity, snapshots))
+
+
+def feature_frame(clean: CleanData, table: str) -> pd.DataFrame:
+    """A feature table as a pandas frame, sorted by entity and snapshot."""
     frame = clean.con.execute(f"SELECT * FROM {table} ORDER BY entity_id, snapshot_date").df()
     frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"], utc=True)
     return frame
@@ -188,7 +199,7 @@ def build_shared(clean: CleanData, family: Family) -> None:
         if clean.partition and table in COUNTED_OVER_ALL:
             path = clean.partition.shared_file(table)
             clean.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet('{path}')"
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {parquet_reader(path)}"
             )
         else:
             clean.con.execute(shared_table_sql(table))
@@ -200,7 +211,7 @@ def materialize(clean: CleanData, family: Family) -> None:
     if family.engine == "graph" and clean.partition:
         # The graph needs every node: computed once, this partition's rows read back.
         source = (
-            f"SELECT * FROM read_parquet('{clean.partition.shared_file(family.name)}') "
+            f"SELECT * FROM {parquet_reader(clean.partition.shared_file(family.name))} "
             "SEMI JOIN account_snapshots USING (entity_id, snapshot_date)"
         )
     elif family.engine == "graph":

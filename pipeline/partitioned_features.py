@@ -29,6 +29,7 @@ from pipeline.featurize import (
     connect,
     feature_table,
     materialize,
+    parquet_reader,
     prepare,
 )
 from pipeline.io import atomic_file
@@ -91,10 +92,8 @@ def partitioned_account_table(
         for number in range(partitions)
     ]
     run_tasks(tasks, scheduler=scheduler, work=extract_partition, doing="features")
-    parts = [task.output.as_posix() for task in tasks]
-    clean.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE account_features AS SELECT * FROM read_parquet({parts})"
-    )
+    parts = parquet_reader(*(task.output for task in tasks))
+    clean.con.execute(f"CREATE OR REPLACE TEMP TABLE account_features AS SELECT * FROM {parts}")
     return "account_features"
 
 

@@ -25,8 +25,9 @@ from pipeline.config import ENTITIES, TABLE_NAMES, Entity, Params
 from pipeline.dispatch import run_tasks
 from pipeline.drift import population_stability
 from pipeline.errors import InputError
-from pipeline.featurize import compute_features, connect, data_window
+from pipeline.featurize import compute_features, connect, data_window, feature_frame
 from pipeline.io import atomic_dir, atomic_file, write_json
+from pipeline.partitioned_features import partitioned_account_table
 from pipeline.partitions import partition_of
 from pipeline.registry import find_version
 from pipeline.report import scoring_report
@@ -81,7 +82,8 @@ def run(
         served[entity] = load_model(model_dir)  # (model, catalog), read once per run
         features[entity] = _partitioned_features(
             data, entity, snapshot, model=served[entity][0], parts=work / "features" / entity,
-            partitions=params.score.partitions,
+            partitions=params.score.partitions, scheduler=scheduler,
+            clean=clean, memory_gib=params.features.duckdb_memory_gib,
         )  # fmt: skip
         tasks += [
             PartitionTask(
@@ -122,11 +124,21 @@ def _downloaded(version, directory: Path) -> Path:
     return directory
 
 
-def _partitioned_features(data, entity, snapshot, *, model, parts: Path, partitions: int):
-    """The as-of features, checked against the model, split by entity hash; computed once."""
+def _partitioned_features(
+    data, entity, snapshot, *, model, parts: Path, partitions: int, scheduler, clean, memory_gib
+):
+    """The as-of features, checked against the model, split by entity hash; computed once
+    (accounts on the Dask workers when there are some)."""
     if parts.exists():
         return pd.read_parquet(parts)
-    features = compute_features(data, entity, snapshot)
+    if scheduler and entity == "account":
+        table = partitioned_account_table(
+            data, clean, snapshot, partitions=partitions, work=parts.parent / "extraction",
+            scheduler=scheduler, memory_gib=memory_gib,
+        )  # fmt: skip
+        features = feature_frame(data, table)
+    else:
+        features = compute_features(data, entity, snapshot)
     missing = sorted(set(model.booster.feature_name()) - set(features.columns))
     if missing:
         raise InputError(
