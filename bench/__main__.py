@@ -39,6 +39,10 @@ STAGES = (
     "score_model",
     "score_only",
     "score_reasons",
+    # Feature extraction by partition: the part done once, one partition of 8 and of 32.
+    "features_once",
+    "features_partition_8",
+    "features_partition_32",
 )
 # The account_activity family alone, ours and in plain pandas, on the same clean data.
 COMPARISON = ("activity_duckdb", "activity_pandas")
@@ -71,6 +75,11 @@ def stage_command(stage: str, work: Path, accounts: int) -> list[str]:
     }
     if stage in pipeline_stages:
         return [*bgrisk, *map(str, pipeline_stages[stage])]
+    if stage == "features_once":
+        return [sys.executable, "-m", "bench.partitions", "once", str(work)]
+    if stage.startswith("features_partition_"):
+        partitions = stage.removeprefix("features_partition_")
+        return [sys.executable, "-m", "bench.partitions", "one", str(work), partitions]
     if stage.startswith("score_"):
         how = {"score_model": "model", "score_only": "only", "score_reasons": "reasons"}[stage]
         return [sys.executable, "-m", "bench.scoring", how, str(work)]

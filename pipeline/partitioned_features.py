@@ -18,7 +18,6 @@ from pathlib import Path
 import pandas as pd
 from distributed import get_worker
 
-from pipeline.catalog import Family
 from pipeline.dispatch import run_tasks
 from pipeline.featurize import (
     COUNTED_OVER_ALL,
@@ -77,10 +76,7 @@ def partitioned_account_table(
     ``work`` must be readable by every worker: tasks pass paths, not data.
     """
     work.mkdir(parents=True, exist_ok=True)
-    prepare(clean, snapshots)
-    usable, _ = available_families("account", clean.present)
-    for family in usable:
-        _write_counted_over_all(clean, family, work)
+    write_counted_over_all(clean, snapshots, work)
     tasks = [
         FeatureTask(
             clean=clean_dir,
@@ -97,19 +93,21 @@ def partitioned_account_table(
     return "account_features"
 
 
-def _write_counted_over_all(clean: CleanData, family: Family, work: Path) -> None:
-    """The tables of ``family`` that need every account, computed here and written to
-    ``work`` for the partitions to read: shared counts, or the whole graph family."""
-    if family.engine == "graph":
-        materialize(clean, family)
-        tables = [family.name]
-    else:
-        build_shared(clean, family)
-        tables = [table for table in family.uses if table in COUNTED_OVER_ALL]
-    for table in tables:
-        target = work / f"{table}.parquet"
-        if not target.exists():
-            clean.con.execute(f"COPY {table} TO '{target.as_posix()}' (FORMAT parquet)")
+def write_counted_over_all(clean: CleanData, snapshots: pd.DatetimeIndex, work: Path) -> None:
+    """What the account families need of every account, computed here and written to
+    ``work`` for the partitions to read: shared counts, and the whole graph family."""
+    prepare(clean, snapshots)
+    usable, _ = available_families("account", clean.present)
+    for family in usable:
+        if family.engine == "graph":
+            materialize(clean, family)
+            tables = [family.name]
+        else:
+            build_shared(clean, family)
+            tables = [table for table in family.uses if table in COUNTED_OVER_ALL]
+        for table in tables:
+            target = (work / f"{table}.parquet").as_posix()
+            clean.con.execute(f"COPY {table} TO '{target}' (FORMAT parquet)")
 
 
 def _worker_threads() -> int | None:
