@@ -71,7 +71,7 @@ def stage_command(stage: str, work: Path, accounts: int) -> list[str]:
         "simulate": ["simulate", "--out", work / "raw", "--accounts", accounts],
         "validate": ["validate", "--raw", work / "raw", "--out", work / "clean"],
         "features": ["features", "--clean", work / "clean", "--out", work / "features"],
-        "score": ["score", "--clean", work / "clean", "--out", work / "scores"],
+        "score": ["score", "--clean", work / "clean", "--out", work / "scores", "--force"],
     }
     if stage in pipeline_stages:
         return [*bgrisk, *map(str, pipeline_stages[stage])]
