@@ -122,10 +122,16 @@ def signed_log1p(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log1p(np.abs(values))
 
 
+def _median_or_zero(present: np.ndarray) -> float:
+    """A column's median, 0 when it has no values: what strategy="median" gives, without
+    its sort of masked arrays (40 s on 3.6 million rows, against 5)."""
+    return float(np.median(present)) if len(present) else 0.0
+
+
 def make_logistic(cfg: BaselineConfig, *, seed: int) -> Pipeline:
     """Unfitted logistic regression: median imputation, log of magnitudes, standardization."""
     return make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True),
+        SimpleImputer(strategy=_median_or_zero, keep_empty_features=True),
         FunctionTransformer(signed_log1p),
         StandardScaler(),
         LogisticRegression(C=cfg.logistic_c, max_iter=5000, random_state=seed),
