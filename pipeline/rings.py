@@ -3,6 +3,7 @@ between them, how risky its members score and which typology their reason codes 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -19,22 +20,29 @@ def ring_report(
     by_ring = members.groupby("ring_id")
     report = by_ring.agg(
         size=("entity_id", "size"),
-        members=("entity_id", sorted),
         mean_score=("score", "mean"),
         max_score=("score", "max"),
     )
-    intermediaries = members[members["entity_type"] == "intermediary"]
-    report["intermediaries"] = (intermediaries.groupby("ring_id")["entity_id"].agg(sorted)).reindex(
-        report.index
-    )
-    report["intermediaries"] = report["intermediaries"].apply(
-        lambda ids: ids if isinstance(ids, list) else []
-    )
+    report["members"] = _sorted_ids(members).reindex(report.index)
+    intermediaries = _sorted_ids(members[members["entity_type"] == "intermediary"])
+    report["intermediaries"] = [intermediaries.get(ring, []) for ring in report.index]
     report["typology"] = _typology(members, typologies).reindex(report.index)
     report = report.reset_index().merge(links, on="ring_id", how="left")
     return report.sort_values(
         ["max_score", "mean_score", "ring_id"], ascending=[False, False, True], ignore_index=True
     )
+
+
+def _sorted_ids(members: pd.DataFrame) -> pd.Series:
+    """Per ring, its members' ids in order: one sort of all of them, then cut at the ring
+    boundaries (a Python ``sorted`` per ring took seconds for a million accounts)."""
+    if members.empty:
+        return pd.Series(dtype=object)
+    ordered = members.sort_values(["ring_id", "entity_id"])
+    rings, ids = ordered["ring_id"].to_numpy(), ordered["entity_id"].to_numpy()
+    starts = np.flatnonzero(rings[1:] != rings[:-1]) + 1
+    parts = [part.tolist() for part in np.split(ids, starts)]
+    return pd.Series(parts, index=rings[np.r_[0, starts]], dtype=object)
 
 
 def _typology(members: pd.DataFrame, typologies: dict[str, str]) -> pd.Series:

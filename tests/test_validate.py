@@ -289,3 +289,29 @@ def test_checks_that_span_batches(tmp_path, monkeypatch, capsys):
     report = json.loads((tmp_path / "clean" / "validation_report.json").read_text())
     assert report["row_counts"]["transactions"] == 5
     assert report["outside_party_share"] == pytest.approx(1 / 5)
+
+
+def test_worker_processes_validate_as_this_process_does(tmp_path, monkeypatch):
+    """Large exports spread their event tables over worker processes: same files, same
+    report, and a problem found in a worker refuses the export all the same."""
+    from pipeline.errors import InputError
+    from pipeline.stages import validate as stage
+
+    raw = minimal_raw()
+    write_raw(tmp_path / "raw", raw)
+    for where, threshold in (("here", 2**62), ("workers", 0)):
+        monkeypatch.setattr(stage, "_PARALLEL_FROM_BYTES", threshold)
+        stage.run(raw_dir=tmp_path / "raw", out=tmp_path / where)
+    here, workers = tmp_path / "here", tmp_path / "workers"
+    assert sorted(p.name for p in here.iterdir()) == sorted(p.name for p in workers.iterdir())
+    for path in here.glob("*.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(path), pd.read_parquet(workers / path.name))
+    report = json.loads((workers / "validation_report.json").read_text())
+    assert report == json.loads((here / "validation_report.json").read_text())
+    assert report["row_counts"]["transactions"] == 1
+
+    raw["transactions"]["amount"] = -1.0
+    write_raw(tmp_path / "raw", raw)
+    with pytest.raises(InputError, match=r"transactions\.amount: must be a finite number > 0"):
+        stage.run(raw_dir=tmp_path / "raw", out=tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
