@@ -5,6 +5,14 @@
 -- A ratio limited to `cap`; unlike least(), NULL (nothing to divide by) stays NULL.
 CREATE OR REPLACE TEMP MACRO capped(x, cap) AS CASE WHEN x > cap THEN cap ELSE x END;
 
+-- The payments that can fall in a window of `days` before some snapshot: families joining
+-- the payments on other conditions (a surrender, a disbursal) read these, so that scoring
+-- one snapshot does not probe a whole year of payments.
+CREATE OR REPLACE TEMP MACRO payments_within(days) AS TABLE
+SELECT * FROM transactions
+WHERE ts >= (SELECT min(snapshot_date) FROM snapshots) - to_days(CAST(days AS INTEGER))
+  AND ts < (SELECT max(snapshot_date) FROM snapshots);
+
 -- The days each snapshot's windows cover (up to 90 days back). Joining the big event tables
 -- on the event's day assigns them to snapshots by equality, far cheaper than a range join:
 -- day `s - k` holds exactly the events in [s - k days, s - k days + 1 day).

@@ -17,7 +17,7 @@ surrendering AS (
 -- policy: the refund arrives within days and an incited holder pays the agent's share.
 refund_transfers AS (
     SELECT DISTINCT t.txn_id, t.ts, t.amount, s.person_id AS sender, t.dst_id AS receiver
-    FROM transactions t
+    FROM payments_within(90) t
     JOIN surrendering s
       ON s.account_id = t.src_id
      AND t.ts >= s.surrendered_at

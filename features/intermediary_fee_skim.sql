@@ -14,7 +14,7 @@ fees AS (
     SELECT d.loan_id, d.snapshot_date, sum(t.amount) AS fee_paid
     FROM disbursed d
     JOIN intermediary_receivers k ON k.intermediary_id = d.intermediary_id
-    JOIN transactions t
+    JOIN payments_within(180) t
       ON t.src_id = d.account_id
      AND t.dst_id = k.receiver
      AND t.ts >= d.disbursed_at
@@ -25,7 +25,7 @@ fees AS (
 paid_after_loan AS (
     SELECT DISTINCT d.intermediary_id, d.snapshot_date, d.account_id, t.dst_id AS payee
     FROM disbursed d
-    JOIN transactions t
+    JOIN payments_within(180) t
       ON t.src_id = d.account_id
      AND t.ts >= d.disbursed_at
      AND t.ts < d.disbursed_at + INTERVAL 14 DAY

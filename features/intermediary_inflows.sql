@@ -2,7 +2,7 @@
 -- (last 90 days): where hidden fees, kickbacks and "service" fees land.
 WITH received AS (
     SELECT k.intermediary_id, s.snapshot_date, t.src_id, t.amount, t.dst_id
-    FROM transactions t
+    FROM payments_within(90) t
     JOIN intermediary_receivers k ON k.receiver = t.dst_id
     JOIN snapshot_days s ON s.day = CAST(t.ts AS DATE)
 )
