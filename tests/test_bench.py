@@ -1,3 +1,5 @@
+import sys
+
 import pandas as pd
 
 from bench.activity import account_payments, activity
@@ -21,3 +23,22 @@ def test_the_pandas_yardstick_computes_the_same_activity_family(tiny_clean_dir):
     pd.testing.assert_frame_equal(
         plain, ours[KEYS + names], check_exact=False, rtol=1e-9, check_dtype=False
     )
+
+
+def test_a_stage_peak_adds_up_the_worker_processes_it_starts(tmp_path):
+    """Validation and Dask stages start worker processes: their memory counts too."""
+    from bench.__main__ import measure
+
+    script = tmp_path / "holds.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "parent = len(sys.argv) == 1\n"
+        "child = subprocess.Popen([sys.executable, __file__, 'child']) if parent else None\n"
+        "block = bytearray(300 * 2**20)\n"
+        "block[::4096] = bytes(len(block) // 4096)  # touch every page: resident\n"
+        "time.sleep(2)\n"
+        "if child: child.wait()\n"
+    )
+    figures = measure([sys.executable, str(script)], tmp_path)
+    assert figures["peak_gib"] > 0.55  # two processes of 300 MiB each, at the same time
+    assert figures["wall_s"] >= 2 and "failed" not in figures
