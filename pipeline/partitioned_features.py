@@ -7,6 +7,10 @@ to files next to the partitions. Each worker then computes the families of one p
 accounts straight from the clean tables: their own payments and logins (the large shared
 tables are narrowed to them), joined with those files. Intermediaries, a few thousand,
 stay on the client. The result equals the single-machine extraction row for row.
+
+Each partition still scans the whole clean tables to find its accounts' rows: a fixed cost
+per partition that docs/scaling.md measures, and that clean tables bucketed by the same
+account hash would remove.
 """
 
 from __future__ import annotations
