@@ -54,7 +54,12 @@ class AccountPartition:
     shared_dir: Path
 
     def shared_file(self, name: str) -> Path:
-        return self.shared_dir / f"{name}.parquet"
+        return shared_file(self.shared_dir, name)
+
+
+def shared_file(directory: Path, name: str) -> Path:
+    """Where a table computed once over all accounts is written for the partitions."""
+    return directory / f"{name}.parquet"
 
 
 def parquet_reader(*paths: Path) -> str:

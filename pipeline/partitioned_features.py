@@ -34,6 +34,7 @@ from pipeline.featurize import (
     materialize,
     parquet_reader,
     prepare,
+    shared_file,
 )
 from pipeline.io import atomic_file
 
@@ -107,10 +108,11 @@ def write_counted_over_all(clean: CleanData, snapshots: pd.DatetimeIndex, work: 
             materialize(clean, family)
             tables = [family.name]
         else:
-            build_shared(clean, family)
             tables = [table for table in family.uses if table in COUNTED_OVER_ALL]
+            if tables:
+                build_shared(clean, family)
         for table in tables:
-            target = (work / f"{table}.parquet").as_posix()
+            target = shared_file(work, table).as_posix()
             clean.con.execute(f"COPY {table} TO '{target}' (FORMAT parquet)")
 
 

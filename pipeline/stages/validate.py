@@ -68,11 +68,9 @@ def run(*, raw_dir: Path, out: Path) -> None:
             name: _validate_table(name, sources.get(name), staging, keys=keys, key=key, now=now)
             for name in ENTITY_TABLES
         }
-        events = sorted(
-            (name for name in TABLES if name not in ENTITY_TABLES),
-            key=lambda name: -_size(sources.get(name)),
-        )
-        with _pool(sum(_size(sources.get(name)) for name in events)) as pool:
+        sizes = {name: _size(sources.get(name)) for name in TABLES if name not in ENTITY_TABLES}
+        events = sorted(sizes, key=lambda name: -sizes[name])
+        with _pool(sum(sizes.values())) as pool:
             futures = {
                 pool.submit(
                     _validate_table, name, sources.get(name), staging, keys=keys, key=key, now=now
