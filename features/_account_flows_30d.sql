@@ -1,5 +1,5 @@
--- Each payment seen once from each side that is a customer account, with the time of the
--- account's next payment out (at or after this one: how long incoming money stays) and its
+-- Each payment seen once from each side that is a customer account, with the account's
+-- next payment out (at or after this one: how long incoming money stays) and its
 -- number of payments in the hour up to this one (bursts), in the 30 days before each
 -- snapshot, for the accounts in scope. Both windows share one sort of the account's
 -- payments. The other side is kept as a 64-bit hash, enough to count distinct counterparties.
@@ -34,6 +34,22 @@ forwarding AS (
         ) AS txns_past_hour
     FROM sides
 )
-SELECT f.*, d.snapshot_date, d.days_before
+-- Narrow columns: at a million accounts this table holds ~100 M rows, and every byte less
+-- keeps more of it in memory instead of DuckDB's spill files.
+SELECT
+    f.account_key,
+    f.ts,
+    f.amount,
+    f.incoming,
+    f.counterparty,
+    CAST(f.txns_past_hour AS INTEGER) AS txns_past_hour,
+    d.snapshot_date,
+    CAST(d.days_before AS UTINYINT) AS days_before,
+    -- For money in that went out again before the cut-off: after how many minutes, and
+    -- whether within 24 hours.
+    CAST(CASE WHEN f.incoming AND f.next_out_ts < d.snapshot_date
+         THEN date_diff('minute', f.ts, f.next_out_ts) END AS INTEGER) AS minutes_to_forward,
+    f.incoming AND f.next_out_ts < d.snapshot_date
+        AND f.next_out_ts <= f.ts + INTERVAL 24 HOUR AS forwarded_24h
 FROM forwarding f
 JOIN snapshot_days d ON d.day = CAST(f.ts AS DATE) AND d.days_before <= 30;

@@ -2,18 +2,14 @@
 -- Money counts as forwarded only when the next payment out came before the cut-off.
 WITH counterparties AS (
     -- Grouping twice counts distinct counterparties much faster than count(DISTINCT).
-    SELECT account_key, snapshot_date, incoming, counterparty, sum(amount) AS amount
-    FROM account_flows_30d
-    GROUP BY ALL
+    SELECT DISTINCT account_key, snapshot_date, incoming, counterparty FROM account_flows_30d
 ),
 per_account AS (
     SELECT
         account_key,
         snapshot_date,
         count(*) FILTER (WHERE incoming) AS distinct_payers_30d,
-        count(*) FILTER (WHERE NOT incoming) AS distinct_payees_30d,
-        sum(amount) FILTER (WHERE NOT incoming)
-            / nullif(sum(amount) FILTER (WHERE incoming), 0) AS pass_through_ratio_30d
+        count(*) FILTER (WHERE NOT incoming) AS distinct_payees_30d
     FROM counterparties
     GROUP BY ALL
 ),
@@ -21,14 +17,18 @@ holding AS (
     SELECT
         account_key,
         snapshot_date,
-        sum(amount) FILTER (
-            WHERE next_out_ts < snapshot_date AND next_out_ts <= ts + INTERVAL 24 HOUR
-        ) / sum(amount) AS share_in_forwarded_24h_30d,
-        median(date_diff('minute', ts, next_out_ts) / 60.0) FILTER (
-            WHERE next_out_ts < snapshot_date
-        ) AS median_hours_to_forward_30d
+        sum(amount) FILTER (WHERE NOT incoming)
+            / nullif(sum(amount) FILTER (WHERE incoming), 0) AS pass_through_ratio_30d,
+        sum(amount) FILTER (WHERE forwarded_24h)
+            / sum(amount) FILTER (WHERE incoming) AS share_in_forwarded_24h_30d
     FROM account_flows_30d
-    WHERE incoming
+    GROUP BY ALL
+),
+-- A median keeps every value of its group: only the money forwarded before the cut-off.
+forwarding AS (
+    SELECT account_key, snapshot_date, median(minutes_to_forward / 60.0) AS median_hours_to_forward_30d
+    FROM account_flows_30d
+    WHERE minutes_to_forward IS NOT NULL
     GROUP BY ALL
 )
 SELECT
@@ -37,9 +37,10 @@ SELECT
     coalesce(p.distinct_payers_30d, 0) AS distinct_payers_30d,
     coalesce(p.distinct_payees_30d, 0) AS distinct_payees_30d,
     -- Capped so one tiny inflow cannot dominate; NULL (nothing received) stays NULL.
-    capped(p.pass_through_ratio_30d, 10) AS pass_through_ratio_30d,
+    capped(h.pass_through_ratio_30d, 10) AS pass_through_ratio_30d,
     coalesce(h.share_in_forwarded_24h_30d, 0) AS share_in_forwarded_24h_30d,
-    h.median_hours_to_forward_30d
+    w.median_hours_to_forward_30d
 FROM account_snapshots u
 LEFT JOIN per_account p ON p.account_key = u.account_key AND p.snapshot_date = u.snapshot_date
 LEFT JOIN holding h ON h.account_key = u.account_key AND h.snapshot_date = u.snapshot_date
+LEFT JOIN forwarding w ON w.account_key = u.account_key AND w.snapshot_date = u.snapshot_date

@@ -154,8 +154,8 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     """
     con.execute(_NODES_SQL)
     con.execute(_SIGHTINGS_SQL)
-    nodes = con.execute("SELECT entity_id FROM graph_nodes ORDER BY node").df()["entity_id"]
-    nodes = nodes.to_numpy()
+    entities = con.execute("SELECT entity_id FROM graph_nodes ORDER BY node").df()["entity_id"]
+    ring_names = _ring_names(entities.to_numpy())
     links = _by_snapshot(con.execute(_LINKS_SQL).df())
     flows = _by_snapshot(con.execute(_FLOWS_SQL).df())
     known_bad = _by_snapshot(con.execute(_KNOWN_BAD_SQL).df())
@@ -169,15 +169,17 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
         f"(snapshot_date TIMESTAMPTZ, node BIGINT, {columns}, ring_id VARCHAR)"
     )
     empty = pd.DataFrame()
+    n = len(ring_names)
     for snapshot in snapshots:
         graph = _snapshot_features(
-            len(nodes),
+            n,
             links.get(snapshot, empty),
             flows.get(snapshot, empty),
             known_bad.get(snapshot, empty),
         )
-        graph["ring_id"] = _ring_ids(nodes, graph.pop("ring_root"), graph["ring_size"])
-        graph.insert(0, "node", np.arange(len(nodes)))
+        root = graph.pop("ring_root").to_numpy()
+        graph["ring_id"] = np.where(graph["ring_size"] > 1, ring_names[root], None)
+        graph.insert(0, "node", np.arange(n))
         graph.insert(0, "snapshot_date", snapshot)
         con.register("graph_snapshot", graph)
         con.execute("INSERT INTO graph_features SELECT * FROM graph_snapshot")
@@ -269,11 +271,14 @@ def _pagerank(
     """
     paid_out = np.bincount(src, weights=weight, minlength=n)
     transition = sp.csr_array((weight / paid_out[src], (dst, src)), shape=(n, n))
-    sinks = paid_out == 0
+    sinks = np.flatnonzero(paid_out == 0)
     rank = np.full(n, 1.0 / n)
     for _ in range(100):
         # Money that reaches an account paying nobody is spread evenly (the usual convention).
-        updated = damping * (transition @ rank + rank[sinks].sum() / n) + (1 - damping) / n
+        updated = transition @ rank
+        updated += rank[sinks].sum() / n
+        updated *= damping
+        updated += (1 - damping) / n
         converged = np.abs(updated - rank).sum() < 1e-8
         rank = updated
         if converged:
@@ -292,9 +297,8 @@ def _adjacency(n: int, left: pd.Series | None, right: pd.Series | None) -> sp.cs
     return matrix
 
 
-def _ring_ids(entities: np.ndarray, root: pd.Series, ring_size: pd.Series) -> pd.Series:
-    """``ring-`` and 12 hex digits of a fixed hash of the ring's lowest member; none if alone."""
-    roots, position = np.unique(root.to_numpy(), return_inverse=True)
-    hashed = pd.util.hash_array(entities[roots].astype(object)) >> np.uint64(16)
-    names = np.char.add("ring-", np.char.mod("%012x", hashed))
-    return pd.Series(names[position]).where(ring_size.to_numpy() > 1)
+def _ring_names(entities: np.ndarray) -> np.ndarray:
+    """``ring-`` and 12 hex digits of a fixed hash of each entity: a ring is named after its
+    lowest member, so it keeps its id while that member stays."""
+    hashed = pd.util.hash_array(entities.astype(object)) >> np.uint64(16)
+    return np.char.add("ring-", np.char.mod("%012x", hashed)).astype(object)
