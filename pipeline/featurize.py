@@ -8,8 +8,10 @@ decides whether the result becomes a pandas frame or goes straight to Parquet.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,8 @@ from pipeline.config import Entity
 from pipeline.contract import TABLES
 from pipeline.errors import InputError
 from pipeline.partitions import partition_of
+
+log = logging.getLogger(__name__)
 
 KEYS = ["entity_id", "snapshot_date"]
 
@@ -152,10 +156,12 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
     first, *rest = [family.name for family in usable]
     joins = " ".join(f"JOIN {name} USING (entity_id, snapshot_date)" for name in rest)
     table = f"{entity}_features"
+    started = time.perf_counter()
     clean.con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS "
         f"SELECT entity_id, snapshot_date, {', '.join(columns)} FROM {first} {joins}"
     )
+    log.info("%s families joined: %.1f s", entity, time.perf_counter() - started)
     return table
 
 
@@ -207,12 +213,15 @@ def build_shared(clean: CleanData, family: Family) -> None:
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {parquet_reader(path)}"
             )
         else:
+            started = time.perf_counter()
             clean.con.execute(shared_table_sql(table))
+            log.info("shared table %s: %.1f s", table, time.perf_counter() - started)
         clean.shared[table] = True
 
 
 def materialize(clean: CleanData, family: Family) -> None:
     """Run one family into a table of its name, checking its columns against the catalog."""
+    started = time.perf_counter()
     if family.engine == "graph" and clean.partition:
         # The graph needs every node: computed once, this partition's rows read back.
         source = (
@@ -229,6 +238,8 @@ def materialize(clean: CleanData, family: Family) -> None:
         build_shared(clean, family)
         source = family.sql()
     clean.con.execute(f"CREATE OR REPLACE TEMP TABLE {family.name} AS {source}")
+    # Shared tables built on the way are in it (and logged on their own too).
+    log.info("family %s: %.1f s", family.name, time.perf_counter() - started)
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {family.name}").fetchall()]
     expected = KEYS + family.features + list(family.annotations)
     if columns != expected:

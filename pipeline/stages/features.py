@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -60,14 +61,18 @@ def run(
             else:
                 table = feature_table(data, entity, snapshots)
             if not as_of:
+                started = time.perf_counter()
                 table = _labelled(data, table, entity, labels, splits, params)
+                log.info("%s labels: %.1f s", entity, time.perf_counter() - started)
             path = staging / f"{TABLE_NAMES[entity]}.parquet"
             # Snapshot-major: each row group then holds one snapshot, hence one split, and
             # a stage reading only its splits skips the other row groups unread.
+            started = time.perf_counter()
             data.con.execute(
                 f"COPY (SELECT * FROM {table} ORDER BY snapshot_date, entity_id) "
                 f"TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
             )
+            log.info("%s written: %.1f s", path.name, time.perf_counter() - started)
             [(rows,)] = data.con.execute(f"SELECT count(*) FROM {table}").fetchall()
             usable, missing = available_families(entity, data.present)
             manifest["entities"][entity] = {
