@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from features import graph
 from pipeline.catalog import families_for, load_catalog, shared_table_sql
 from pipeline.contract import TABLES
 from pipeline.featurize import KEYS, compute_features, connect
@@ -116,6 +117,23 @@ def test_features_are_identical_from_run_to_run(entity, tiny_clean_dir):
     first = compute_features(connect(tiny_clean_dir, threads=1), entity, snapshots)
     again = compute_features(connect(tiny_clean_dir, threads=2), entity, snapshots)
     pd.testing.assert_frame_equal(first, again, check_exact=True)
+
+
+def test_graph_snapshots_on_threads_equal_one_at_a_time(tiny_clean_dir, monkeypatch):
+    """Snapshots' graphs run two at a time and must give what one at a time gives, each
+    snapshot's rows its own. Every group larger than two is split by Leiden here, so that
+    seeded communities are computed at every snapshot."""
+    snapshots = pd.date_range("2025-05-01", "2025-09-01", freq="MS", tz="UTC")
+
+    def graph_features(threads: int) -> pd.DataFrame:
+        monkeypatch.setattr(graph, "GRAPH_THREADS", threads)
+        return compute_features(connect(tiny_clean_dir), "account", snapshots)
+
+    unsplit = graph_features(1)
+    monkeypatch.setattr(graph, "MAX_COMPONENT_RING", 2)
+    one_at_a_time = graph_features(1)
+    assert (one_at_a_time["ring_size"] < unsplit["ring_size"]).any()  # Leiden split groups
+    pd.testing.assert_frame_equal(graph_features(2), one_at_a_time, check_exact=True)
 
 
 def test_catalog_names_real_tables_and_files():
