@@ -36,6 +36,7 @@ MAX_SHARERS = 20
 # Connected groups larger than this are split into communities.
 MAX_COMPONENT_RING = 50
 SEED = 42
+# Snapshots whose graphs are computed at once (see build_graph_features).
 GRAPH_THREADS = 2
 _SEEDED_LEIDEN = threading.Lock()
 
@@ -153,8 +154,8 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     """Create table ``graph_features``: per snapshot (from the ``snapshots`` table) and node,
     FEATURES and ``ring_id``. :func:`family_sql` selects an entity type's rows from it.
 
-    Each snapshot's rows go into DuckDB as they are computed, so Python never holds more
-    than one snapshot's graph.
+    Each snapshot's rows go into DuckDB as soon as they and the earlier snapshots' are
+    computed, so Python holds a few snapshots' graphs at a time, not all of them.
     """
     con.execute(_NODES_SQL)
     con.execute(_SIGHTINGS_SQL)
