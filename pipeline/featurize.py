@@ -13,6 +13,8 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,15 @@ from pipeline.errors import InputError
 from pipeline.partitions import partition_of
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Log how long a step of the extraction took: the profile of a run, read off its log."""
+    started = time.perf_counter()
+    yield
+    log.info("%s: %.1f s", step, time.perf_counter() - started)
+
 
 KEYS = ["entity_id", "snapshot_date"]
 
@@ -147,7 +158,9 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
     usable, _ = available_families(entity, clean.present)
     prepare(clean, snapshots)
     for family in usable:
-        materialize(clean, family)
+        # Shared tables built on the way are in its time (and logged on their own too).
+        with timed(f"family {family.name}"):
+            materialize(clean, family)
     columns = [
         f"CAST({family.name}.{name} AS DOUBLE) AS {name}"
         for family in usable
@@ -156,12 +169,11 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
     first, *rest = [family.name for family in usable]
     joins = " ".join(f"JOIN {name} USING (entity_id, snapshot_date)" for name in rest)
     table = f"{entity}_features"
-    started = time.perf_counter()
-    clean.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS "
-        f"SELECT entity_id, snapshot_date, {', '.join(columns)} FROM {first} {joins}"
-    )
-    log.info("%s families joined: %.1f s", entity, time.perf_counter() - started)
+    with timed(f"{entity} families joined"):
+        clean.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            f"SELECT entity_id, snapshot_date, {', '.join(columns)} FROM {first} {joins}"
+        )
     return table
 
 
@@ -213,15 +225,13 @@ def build_shared(clean: CleanData, family: Family) -> None:
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {parquet_reader(path)}"
             )
         else:
-            started = time.perf_counter()
-            clean.con.execute(shared_table_sql(table))
-            log.info("shared table %s: %.1f s", table, time.perf_counter() - started)
+            with timed(f"shared table {table}"):
+                clean.con.execute(shared_table_sql(table))
         clean.shared[table] = True
 
 
 def materialize(clean: CleanData, family: Family) -> None:
     """Run one family into a table of its name, checking its columns against the catalog."""
-    started = time.perf_counter()
     if family.engine == "graph" and clean.partition:
         # The graph needs every node: computed once, this partition's rows read back.
         source = (
@@ -238,8 +248,6 @@ def materialize(clean: CleanData, family: Family) -> None:
         build_shared(clean, family)
         source = family.sql()
     clean.con.execute(f"CREATE OR REPLACE TEMP TABLE {family.name} AS {source}")
-    # Shared tables built on the way are in it (and logged on their own too).
-    log.info("family %s: %.1f s", family.name, time.perf_counter() - started)
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {family.name}").fetchall()]
     expected = KEYS + family.features + list(family.annotations)
     if columns != expected:

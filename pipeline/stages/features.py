@@ -6,14 +6,20 @@ import datetime as dt
 import json
 import logging
 import shutil
-import time
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.config import ENTITIES, TABLE_NAMES, Params
 from pipeline.errors import InputError
-from pipeline.featurize import CleanData, available_families, connect, data_window, feature_table
+from pipeline.featurize import (
+    CleanData,
+    available_families,
+    connect,
+    data_window,
+    feature_table,
+    timed,
+)
 from pipeline.io import atomic_dir
 from pipeline.partitioned_features import partitioned_account_table
 from pipeline.snapshots import assign_splits, label_rows, training_snapshots
@@ -61,18 +67,16 @@ def run(
             else:
                 table = feature_table(data, entity, snapshots)
             if not as_of:
-                started = time.perf_counter()
-                table = _labelled(data, table, entity, labels, splits, params)
-                log.info("%s labels: %.1f s", entity, time.perf_counter() - started)
+                with timed(f"{entity} labels"):
+                    table = _labelled(data, table, entity, labels, splits, params)
             path = staging / f"{TABLE_NAMES[entity]}.parquet"
             # Snapshot-major: each row group then holds one snapshot, hence one split, and
             # a stage reading only its splits skips the other row groups unread.
-            started = time.perf_counter()
-            data.con.execute(
-                f"COPY (SELECT * FROM {table} ORDER BY snapshot_date, entity_id) "
-                f"TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
-            )
-            log.info("%s written: %.1f s", path.name, time.perf_counter() - started)
+            with timed(f"{path.name} written"):
+                data.con.execute(
+                    f"COPY (SELECT * FROM {table} ORDER BY snapshot_date, entity_id) "
+                    f"TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
+                )
             [(rows,)] = data.con.execute(f"SELECT count(*) FROM {table}").fetchall()
             usable, missing = available_families(entity, data.present)
             manifest["entities"][entity] = {
