@@ -4,33 +4,29 @@
 -- snapshot, for the accounts in scope. Both windows share one sort of the account's
 -- payments. The other side is kept as a 64-bit hash, enough to count distinct counterparties.
 CREATE OR REPLACE TEMP TABLE account_flows_30d AS
-WITH recent AS (
-    SELECT ts, src_id, dst_id, amount
-    FROM transactions
-    WHERE ts >= (SELECT min(snapshot_date) FROM snapshots) - INTERVAL 30 DAY
-      AND ts < (SELECT max(snapshot_date) FROM snapshots)
-),
-scoped AS (
+WITH scoped AS (
     SELECT k.* FROM account_keys k SEMI JOIN account_scope USING (account_key)
 ),
 sides AS (
     SELECT k.account_key, r.ts, r.amount, false AS incoming, hash(r.dst_id) AS counterparty
-    FROM recent r JOIN scoped k ON k.account_id = r.src_id
+    FROM payments_within(30) r JOIN scoped k ON k.account_id = r.src_id
     UNION ALL
     SELECT k.account_key, r.ts, r.amount, true, hash(r.src_id)
-    FROM recent r JOIN scoped k ON k.account_id = r.dst_id
+    FROM payments_within(30) r JOIN scoped k ON k.account_id = r.dst_id
 ),
+-- Time in microseconds (epoch_us): integer arithmetic, where the same on TIMESTAMPTZ goes
+-- through the ICU calendar at several times the cost per payment.
 forwarding AS (
     SELECT
         *,
         -- RANGE frames include payments at the same instant: "at or after this one".
-        min(CASE WHEN NOT incoming THEN ts END) OVER (
-            PARTITION BY account_key ORDER BY ts
+        min(CASE WHEN NOT incoming THEN epoch_us(ts) END) OVER (
+            PARTITION BY account_key ORDER BY epoch_us(ts)
             RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
-        ) AS next_out_ts,
+        ) AS next_out_us,
         count(*) OVER (
-            PARTITION BY account_key ORDER BY ts
-            RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW
+            PARTITION BY account_key ORDER BY epoch_us(ts)
+            RANGE BETWEEN 3600000000 PRECEDING AND CURRENT ROW
         ) AS txns_past_hour
     FROM sides
 )
@@ -45,11 +41,12 @@ SELECT
     CAST(f.txns_past_hour AS INTEGER) AS txns_past_hour,
     d.snapshot_date,
     CAST(d.days_before AS UTINYINT) AS days_before,
-    -- For money in that went out again before the cut-off: after how many minutes, and
-    -- whether within 24 hours.
-    CAST(CASE WHEN f.incoming AND f.next_out_ts < d.snapshot_date
-         THEN date_diff('minute', f.ts, f.next_out_ts) END AS INTEGER) AS minutes_to_forward,
-    f.incoming AND f.next_out_ts < d.snapshot_date
-        AND f.next_out_ts <= f.ts + INTERVAL 24 HOUR AS forwarded_24h
+    -- For money in that went out again before the cut-off: after how many minutes (clock
+    -- minutes crossed, as date_diff counts them), and whether within 24 hours.
+    CAST(CASE WHEN f.incoming AND f.next_out_us < epoch_us(d.snapshot_date)
+         THEN f.next_out_us // 60000000 - epoch_us(f.ts) // 60000000 END AS INTEGER)
+        AS minutes_to_forward,
+    f.incoming AND f.next_out_us < epoch_us(d.snapshot_date)
+        AND f.next_out_us - epoch_us(f.ts) <= 86400000000 AS forwarded_24h
 FROM forwarding f
-JOIN snapshot_days d ON d.day = CAST(f.ts AS DATE) AND d.days_before <= 30;
+JOIN snapshot_days d ON d.day = utc_day(f.ts) AND d.days_before <= 30;

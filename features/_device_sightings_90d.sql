@@ -9,11 +9,11 @@ SELECT
     hash(e.device_id) AS device,
     CASE WHEN e.ip IS NOT NULL THEN hash(e.ip) END AS ip,
     count(*) AS logins,
-    count(*) FILTER (WHERE hour(e.ts) < 5) AS night_logins
+    count(*) FILTER (WHERE utc_hour(e.ts) < 5) AS night_logins
 FROM device_events e
 JOIN account_keys k USING (account_id)
 SEMI JOIN account_scope USING (account_key)
-JOIN snapshot_days d ON d.day = CAST(e.ts AS DATE)
+JOIN snapshot_days d ON d.day = utc_day(e.ts)
 WHERE e.ts >= (SELECT min(snapshot_date) FROM snapshots) - INTERVAL 90 DAY
   AND e.ts < (SELECT max(snapshot_date) FROM snapshots)
 GROUP BY ALL;

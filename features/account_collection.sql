@@ -5,10 +5,10 @@ WITH per_account AS (
         s.snapshot_date,
         count(*) AS collection_contacts_90d,
         count(DISTINCT e.agency_id) AS collection_agencies_90d,
-        avg(CASE WHEN hour(e.ts) < 8 OR hour(e.ts) >= 21 THEN 1.0 ELSE 0.0 END)
+        avg(CASE WHEN utc_hour(e.ts) < 8 OR utc_hour(e.ts) >= 21 THEN 1.0 ELSE 0.0 END)
             AS collection_night_share_90d
     FROM collection_events e
-    JOIN snapshot_days s ON s.day = CAST(e.ts AS DATE)
+    JOIN snapshot_days s ON s.day = utc_day(e.ts)
     GROUP BY ALL
 )
 SELECT

@@ -96,7 +96,7 @@ UNION
 SELECT snapshot_date, account_key - 1, 2, ip FROM device_sightings_90d WHERE ip IS NOT NULL
 UNION
 SELECT d.snapshot_date, e.node, e.kind, e.value
-FROM events e JOIN snapshot_days d ON d.day = CAST(e.ts AS DATE)
+FROM events e JOIN snapshot_days d ON d.day = utc_day(e.ts)
 UNION
 -- Only a phone or id number on two records can link anyone: cut the rest before the join.
 SELECT s.snapshot_date, l.node, l.kind, l.value

@@ -2,14 +2,14 @@
 WITH recent AS (
     SELECT e.*, s.snapshot_date
     FROM collection_events e
-    JOIN snapshot_days s ON s.day = CAST(e.ts AS DATE)
+    JOIN snapshot_days s ON s.day = utc_day(e.ts)
 ),
 per_agency AS (
     SELECT
         agency_id,
         snapshot_date,
         count(DISTINCT account_id) AS debtors_contacted_90d,
-        avg(CASE WHEN hour(ts) < 8 OR hour(ts) >= 21 THEN 1.0 ELSE 0.0 END)
+        avg(CASE WHEN utc_hour(ts) < 8 OR utc_hour(ts) >= 21 THEN 1.0 ELSE 0.0 END)
             AS night_contact_share_90d,
         count(*) / count(DISTINCT (account_id, date_trunc('day', ts)))
             AS contacts_per_debtor_day_90d,

@@ -4,7 +4,7 @@ WITH received AS (
     SELECT k.intermediary_id, s.snapshot_date, t.src_id, t.amount, t.dst_id
     FROM payments_within(90) t
     JOIN intermediary_receivers k ON k.receiver = t.dst_id
-    JOIN snapshot_days s ON s.day = CAST(t.ts AS DATE)
+    JOIN snapshot_days s ON s.day = utc_day(t.ts)
 )
 SELECT
     u.entity_id,

@@ -150,8 +150,11 @@ def available_families(entity: Entity, tables: frozenset[str]) -> tuple[list[Fam
 
 
 def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> str:
-    """Build DuckDB table ``<entity>_features``: one row per entity and snapshot, with every
+    """Build DuckDB view ``<entity>_features``: one row per entity and snapshot, with every
     available family's features as DOUBLE (and any family's annotations, e.g. ``ring_id``).
+
+    A view, not a table: the families are joined by whoever reads it (once), so writing
+    the features does not first copy ten million wide rows into another table.
     """
     if (snapshots != snapshots.normalize()).any():
         raise ValueError("snapshots must be at midnight UTC: windows are counted in whole days")
@@ -168,13 +171,12 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
     ] + [f"{family.name}.{name}" for family in usable for name in family.annotations]
     first, *rest = [family.name for family in usable]
     joins = " ".join(f"JOIN {name} USING (entity_id, snapshot_date)" for name in rest)
-    table = f"{entity}_features"
-    with timed(f"{entity} families joined"):
-        clean.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            f"SELECT entity_id, snapshot_date, {', '.join(columns)} FROM {first} {joins}"
-        )
-    return table
+    view = f"{entity}_features"
+    clean.con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {view} AS "
+        f"SELECT entity_id, snapshot_date, {', '.join(columns)} FROM {first} {joins}"
+    )
+    return view
 
 
 def compute_features(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> pd.DataFrame:

@@ -60,7 +60,7 @@ def extract_partition(task: FeatureTask) -> Path:
     )
     table = feature_table(data, "account", pd.DatetimeIndex(task.snapshots))
     with atomic_file(task.output) as staging:
-        data.con.execute(f"COPY {table} TO '{staging.as_posix()}' (FORMAT parquet)")
+        data.con.execute(f"COPY (SELECT * FROM {table}) TO '{staging.as_posix()}' (FORMAT parquet)")
     data.con.close()
     return task.output
 

@@ -37,22 +37,24 @@ def assign_splits(snapshots: pd.DatetimeIndex, cfg: SplitConfig) -> pd.Series:
     return pd.Series(np.repeat(SPLITS, counts), index=snapshots, name="split")
 
 
-def label_rows(
-    features: pd.DataFrame, labels: pd.DataFrame, entity: Entity, horizon_days: int
-) -> pd.DataFrame:
-    """Attach ``label`` (case confirmed in ``[s, s + horizon)``) and its typology.
+def labelled_sql(features: str, entity: Entity, horizon_days: int) -> str:
+    """The rows of relation ``features`` with ``label`` (a case confirmed in
+    ``[s, s + horizon)``) and its typology, from the ``labels`` table, in DuckDB SQL.
 
     Entities confirmed before ``s`` are known already, so they are not training rows at ``s``.
+    An entity counts from its first confirmation: a later case does not make it new again.
     """
-    cases = labels.loc[labels["entity_type"] == entity, ["entity_id", "confirmed_at", "typology"]]
-    first_case = cases.sort_values("confirmed_at").drop_duplicates("entity_id")
-    rows = features.merge(first_case, on="entity_id", how="left")
-    known_before = rows["confirmed_at"] < rows["snapshot_date"]
-    in_horizon = ~known_before & (
-        rows["confirmed_at"] < rows["snapshot_date"] + pd.Timedelta(days=horizon_days)
+    within = f"c.confirmed_at < f.snapshot_date + to_days({int(horizon_days)})"
+    return f"""
+    WITH first_case AS (
+        SELECT entity_id, min(confirmed_at) AS confirmed_at,
+               first(typology ORDER BY confirmed_at, typology) AS typology
+        FROM labels
+        WHERE entity_type = '{entity}'
+        GROUP BY entity_id
     )
-    rows = rows.assign(
-        label=in_horizon.astype("int8"),
-        typology=rows["typology"].where(in_horizon),
-    )
-    return rows.loc[~known_before].drop(columns="confirmed_at").reset_index(drop=True)
+    SELECT f.*, CAST(coalesce({within}, false) AS TINYINT) AS label,
+           CASE WHEN {within} THEN c.typology END AS typology
+    FROM {features} f LEFT JOIN first_case c USING (entity_id)
+    WHERE c.confirmed_at IS NULL OR c.confirmed_at >= f.snapshot_date
+    """

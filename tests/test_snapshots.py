@@ -1,9 +1,10 @@
+import duckdb
 import pandas as pd
 import pytest
 
 from pipeline.config import FeaturesConfig, SplitConfig
 from pipeline.errors import InputError
-from pipeline.snapshots import assign_splits, label_rows, training_snapshots
+from pipeline.snapshots import assign_splits, labelled_sql, training_snapshots
 from tests.conftest import utc
 
 
@@ -25,6 +26,15 @@ def test_splits_are_out_of_time():
         assign_splits(
             snapshots, SplitConfig(valid_snapshots=3, calib_snapshots=3, test_snapshots=3)
         )
+
+
+def label_rows(features: pd.DataFrame, labels: pd.DataFrame, entity, horizon_days: int):
+    """The labelling SQL run over frames, in the UTC session the features stage uses."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("features", features)
+    con.register("labels", labels)
+    return con.sql(labelled_sql("features", entity, horizon_days)).df()
 
 
 def test_labels_look_forward_one_horizon_and_drop_known_cases():

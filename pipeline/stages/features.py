@@ -13,7 +13,6 @@ import pandas as pd
 from pipeline.config import ENTITIES, TABLE_NAMES, Params
 from pipeline.errors import InputError
 from pipeline.featurize import (
-    CleanData,
     available_families,
     connect,
     data_window,
@@ -22,7 +21,7 @@ from pipeline.featurize import (
 )
 from pipeline.io import atomic_dir
 from pipeline.partitioned_features import partitioned_account_table
-from pipeline.snapshots import assign_splits, label_rows, training_snapshots
+from pipeline.snapshots import assign_splits, labelled_sql, training_snapshots
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def run(
     else:
         snapshots = training_snapshots(start, end, params.features)
         splits = assign_splits(snapshots, params.split)
-        labels = data.con.execute("SELECT * FROM labels").df()
+        data.con.register("snapshot_splits", splits.rename_axis("snapshot_date").reset_index())
     manifest = {"data_start": str(start), "data_end": str(end), "entities": {}}
     with atomic_dir(out) as staging:
         for entity in ENTITIES:
@@ -66,18 +65,18 @@ def run(
                 )  # fmt: skip
             else:
                 table = feature_table(data, entity, snapshots)
+            rows_sql = f"SELECT * FROM {table}"
             if not as_of:
-                with timed(f"{entity} labels"):
-                    table = _labelled(data, table, entity, labels, splits, params)
+                rows_sql = _labelled(table, entity, params)
             path = staging / f"{TABLE_NAMES[entity]}.parquet"
             # Snapshot-major: each row group then holds one snapshot, hence one split, and
-            # a stage reading only its splits skips the other row groups unread.
-            with timed(f"{path.name} written"):
-                data.con.execute(
-                    f"COPY (SELECT * FROM {table} ORDER BY snapshot_date, entity_id) "
+            # a stage reading only its splits skips the other row groups unread. One pass:
+            # the families are joined, labelled, sorted and written by this one statement.
+            with timed(f"{path.name} joined, labelled and written"):
+                [(rows,)] = data.con.execute(
+                    f"COPY ({rows_sql} ORDER BY snapshot_date, entity_id) "
                     f"TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
-                )
-            [(rows,)] = data.con.execute(f"SELECT count(*) FROM {table}").fetchall()
+                ).fetchall()
             usable, missing = available_families(entity, data.present)
             manifest["entities"][entity] = {
                 "rows": rows,
@@ -92,23 +91,7 @@ def run(
         shutil.rmtree(staging / "_partitions", ignore_errors=True)
 
 
-def _labelled(
-    data: CleanData,
-    table: str,
-    entity: str,
-    labels: pd.DataFrame,
-    splits: pd.Series,
-    params: Params,
-) -> str:
-    """Join label, typology and split to the feature table; drop rows already known bad."""
-    keys = data.con.execute(f"SELECT entity_id, snapshot_date FROM {table}").df()
-    keys["snapshot_date"] = pd.to_datetime(keys["snapshot_date"], utc=True)
-    rows = label_rows(keys, labels, entity, params.features.label_horizon_days)
-    rows["split"] = rows["snapshot_date"].map(splits)
-    data.con.register(f"{table}_labels", rows)
-    data.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table}_labelled AS "
-        f"SELECT f.*, l.label, l.typology, l.split FROM {table} f "
-        f"JOIN {table}_labels l USING (entity_id, snapshot_date)"
-    )
-    return f"{table}_labelled"
+def _labelled(table: str, entity: str, params: Params) -> str:
+    """The feature rows with label, typology and split; rows already known bad dropped."""
+    labelled = labelled_sql(table, entity, params.features.label_horizon_days)
+    return f"SELECT l.*, s.split FROM ({labelled}) l JOIN snapshot_splits s USING (snapshot_date)"
