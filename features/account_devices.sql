@@ -1,44 +1,29 @@
 -- Devices and networks an account logs in from, and who else uses them (last 90 days).
--- Each device (address) once per account before counting: see _device_users_90d.sql.
-WITH devices AS (
+-- A sighting is one distinct device or address of the account: see _device_sightings_90d.sql.
+WITH per_account AS (
     SELECT
-        r.account_key,
-        r.snapshot_date,
-        count(*) AS distinct_devices_90d,
-        max(d.accounts) AS max_accounts_per_device_90d
-    FROM (SELECT DISTINCT account_key, snapshot_date, device FROM device_sightings_90d) r
-    JOIN device_users_90d d
-      ON d.snapshot_date = r.snapshot_date AND d.kind = 'device' AND d.value = r.device
-    GROUP BY ALL
-),
-ips AS (
-    SELECT
-        r.account_key,
-        r.snapshot_date,
-        count(*) AS distinct_ips_90d,
-        max(i.accounts) AS max_accounts_per_ip_90d
-    FROM (
-        SELECT DISTINCT account_key, snapshot_date, ip FROM device_sightings_90d
-        WHERE ip IS NOT NULL
-    ) r
-    JOIN device_users_90d i
-      ON i.snapshot_date = r.snapshot_date AND i.kind = 'ip' AND i.value = r.ip
-    GROUP BY ALL
-),
-logins AS (
-    SELECT account_key, snapshot_date, sum(night_logins) / sum(logins) AS night_login_share_90d
-    FROM device_sightings_90d
+        s.account_key,
+        s.snapshot_date,
+        count(*) FILTER (WHERE s.kind = 'device') AS distinct_devices_90d,
+        count(*) FILTER (WHERE s.kind = 'ip') AS distinct_ips_90d,
+        max(coalesce(u.accounts, 1)) FILTER (WHERE s.kind = 'device')
+            AS max_accounts_per_device_90d,
+        max(coalesce(u.accounts, 1)) FILTER (WHERE s.kind = 'ip') AS max_accounts_per_ip_90d,
+        -- Every login has a device, so the device rows hold every login once.
+        sum(s.night_logins) FILTER (WHERE s.kind = 'device')
+            / sum(s.logins) FILTER (WHERE s.kind = 'device') AS night_login_share_90d
+    FROM device_sightings_90d s
+    -- Absent from device_users_90d: used by this account alone.
+    LEFT JOIN device_users_90d u USING (snapshot_date, kind, value)
     GROUP BY ALL
 )
 SELECT
     u.entity_id,
     u.snapshot_date,
-    coalesce(d.distinct_devices_90d, 0) AS distinct_devices_90d,
-    coalesce(i.distinct_ips_90d, 0) AS distinct_ips_90d,
-    coalesce(d.max_accounts_per_device_90d, 0) AS max_accounts_per_device_90d,
-    coalesce(i.max_accounts_per_ip_90d, 0) AS max_accounts_per_ip_90d,
-    n.night_login_share_90d
+    coalesce(p.distinct_devices_90d, 0) AS distinct_devices_90d,
+    coalesce(p.distinct_ips_90d, 0) AS distinct_ips_90d,
+    coalesce(p.max_accounts_per_device_90d, 0) AS max_accounts_per_device_90d,
+    coalesce(p.max_accounts_per_ip_90d, 0) AS max_accounts_per_ip_90d,
+    p.night_login_share_90d
 FROM account_snapshots u
-LEFT JOIN devices d ON d.account_key = u.account_key AND d.snapshot_date = u.snapshot_date
-LEFT JOIN ips i ON i.account_key = u.account_key AND i.snapshot_date = u.snapshot_date
-LEFT JOIN logins n ON n.account_key = u.account_key AND n.snapshot_date = u.snapshot_date
+LEFT JOIN per_account p ON p.account_key = u.account_key AND p.snapshot_date = u.snapshot_date

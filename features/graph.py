@@ -64,45 +64,51 @@ FROM intermediaries
 """
 
 # Who was seen with which identifying attribute (kind, 64-bit hash) before each snapshot:
-# devices and addresses over the last 90 days (from the shared login table), application
-# devices and complaint contact phones over the last 90 days, and the phones and id numbers
-# on the customer record from the day the record exists.
+# devices and addresses over the last 90 days (the shared login table, one row per account,
+# kind and value already), application devices and complaint contact phones over the last
+# 90 days, and the phones and id numbers on the customer record from the day it exists.
 _SIGHTINGS_SQL = """
 CREATE OR REPLACE TEMP TABLE graph_sightings AS
 WITH lasting AS (
-    SELECT node, 3 AS kind, hash(phone) AS value, since FROM graph_nodes g
+    SELECT node, 'phone' AS kind, hash(phone) AS value, since FROM graph_nodes g
     JOIN accounts a ON a.account_id = g.entity_id AND g.entity_type = 'account'
     WHERE a.phone IS NOT NULL
     UNION ALL
-    SELECT node, 4, hash(id_number), since FROM graph_nodes g
+    SELECT node, 'id_number', hash(id_number), since FROM graph_nodes g
     JOIN accounts a ON a.account_id = g.entity_id AND g.entity_type = 'account'
     WHERE a.id_number IS NOT NULL
     UNION ALL
-    SELECT node, 3, hash(phone), since FROM graph_nodes g
+    SELECT node, 'phone', hash(phone), since FROM graph_nodes g
     JOIN intermediaries i ON i.intermediary_id = g.entity_id AND g.entity_type = 'intermediary'
     WHERE i.phone IS NOT NULL
 ),
 events AS (
-    SELECT g.node, 1 AS kind, hash(l.device_id) AS value, l.applied_at AS ts
+    SELECT g.node, 'device' AS kind, hash(l.device_id) AS value, l.applied_at AS ts
     FROM loans l JOIN graph_nodes g ON g.entity_id = l.account_id AND g.entity_type = 'account'
     WHERE l.device_id IS NOT NULL
     UNION ALL
-    SELECT g.node, 3, hash(c.contact_phone), c.ts
+    SELECT g.node, 'phone', hash(c.contact_phone), c.ts
     FROM complaints c JOIN graph_nodes g ON g.entity_id = c.account_id AND g.entity_type = 'account'
     WHERE c.contact_phone IS NOT NULL
+),
+-- The few sightings outside the login table, each once, and only if not a login's too.
+others AS (
+    SELECT d.snapshot_date, e.node, e.kind, e.value
+    FROM events e JOIN snapshot_days d ON d.day = utc_day(e.ts)
+    UNION
+    -- Only a phone or id number on two records can link anyone: cut the rest before the join.
+    SELECT s.snapshot_date, l.node, l.kind, l.value
+    FROM lasting l
+    SEMI JOIN (SELECT kind, value FROM lasting GROUP BY ALL HAVING count(*) > 1) m
+      USING (kind, value)
+    JOIN snapshots s ON coalesce(l.since < s.snapshot_date, true)
 )
-SELECT snapshot_date, account_key - 1 AS node, 1 AS kind, device AS value FROM device_sightings_90d
-UNION
-SELECT snapshot_date, account_key - 1, 2, ip FROM device_sightings_90d WHERE ip IS NOT NULL
-UNION
-SELECT d.snapshot_date, e.node, e.kind, e.value
-FROM events e JOIN snapshot_days d ON d.day = utc_day(e.ts)
-UNION
--- Only a phone or id number on two records can link anyone: cut the rest before the join.
-SELECT s.snapshot_date, l.node, l.kind, l.value
-FROM lasting l
-SEMI JOIN (SELECT kind, value FROM lasting GROUP BY ALL HAVING count(*) > 1) m USING (kind, value)
-JOIN snapshots s ON coalesce(l.since < s.snapshot_date, true)
+SELECT snapshot_date, account_key - 1 AS node, kind, value FROM device_sightings_90d
+UNION ALL
+SELECT o.* FROM others o
+ANTI JOIN device_sightings_90d d
+  ON d.snapshot_date = o.snapshot_date AND d.account_key - 1 = o.node
+ AND d.kind = o.kind AND d.value = o.value
 """
 
 _LINKS_SQL = f"""
@@ -152,7 +158,8 @@ ORDER BY ALL
 
 def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     """Create table ``graph_features``: per snapshot (from the ``snapshots`` table) and node,
-    FEATURES and ``ring_id``. :func:`family_sql` selects an entity type's rows from it.
+    FEATURES and ``ring_root``, the node whose name (table ``graph_ring_names``) the ring has.
+    :func:`family_sql` selects an entity type's rows from it, with ``ring_id``.
 
     Each snapshot's rows go into DuckDB as soon as they and the earlier snapshots' are
     computed, so Python holds a few snapshots' graphs at a time, not all of them.
@@ -160,7 +167,7 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_NODES_SQL)
     con.execute(_SIGHTINGS_SQL)
     entities = con.execute("SELECT entity_id FROM graph_nodes ORDER BY node").df()["entity_id"]
-    ring_names = _ring_names(entities.to_numpy())
+    _store_ring_names(con, _ring_names(entities.to_numpy()))
     links = _by_snapshot(con.execute(_LINKS_SQL).df())
     flows = _by_snapshot(con.execute(_FLOWS_SQL).df())
     known_bad = _by_snapshot(con.execute(_KNOWN_BAD_SQL).df())
@@ -171,10 +178,10 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     columns = ", ".join(f"{name} DOUBLE" for name in FEATURES)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE graph_features "
-        f"(snapshot_date TIMESTAMPTZ, node BIGINT, {columns}, ring_id VARCHAR)"
+        f"(snapshot_date TIMESTAMPTZ, node BIGINT, {columns}, ring_root BIGINT)"
     )
     empty = pd.DataFrame()
-    n = len(ring_names)
+    n = len(entities)
 
     def features_at(snapshot: pd.Timestamp) -> pd.DataFrame:
         return _snapshot_features(
@@ -189,31 +196,36 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     with ThreadPoolExecutor(max_workers=GRAPH_THREADS) as pool:
         computed = pool.map(features_at, snapshots)
         for snapshot, graph in zip(snapshots, computed, strict=True):
-            _insert_snapshot(con, snapshot, graph, ring_names)
+            graph.insert(0, "node", np.arange(len(graph)))
+            graph.insert(0, "snapshot_date", snapshot)
+            _insert(con, "graph_features", graph)
 
 
-def _insert_snapshot(
-    con: duckdb.DuckDBPyConnection,
-    snapshot: pd.Timestamp,
-    graph: pd.DataFrame,
-    ring_names: np.ndarray,
-) -> None:
-    root = graph.pop("ring_root").to_numpy()
-    graph["ring_id"] = np.where(graph["ring_size"] > 1, ring_names[root], None)
-    graph.insert(0, "node", np.arange(len(graph)))
-    graph.insert(0, "snapshot_date", snapshot)
-    con.register("graph_snapshot", graph)
-    con.execute("INSERT INTO graph_features SELECT * FROM graph_snapshot")
-    con.unregister("graph_snapshot")
+def _store_ring_names(con: duckdb.DuckDBPyConnection, names: np.ndarray) -> None:
+    """Table ``graph_ring_names``: each node's name for a ring it is the root of. Stored
+    once, so each snapshot's rows go into DuckDB as numbers only (strings from a pandas
+    frame are read one Python object at a time)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE graph_ring_names (node BIGINT, ring_id VARCHAR)")
+    names = pd.DataFrame({"node": np.arange(len(names)), "ring_id": names})
+    _insert(con, "graph_ring_names", names)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    con.register("graph_rows", frame)
+    con.execute(f"INSERT INTO {table} SELECT * FROM graph_rows")
+    con.unregister("graph_rows")
 
 
 def family_sql(entity: str) -> str:
     """The graph family of one entity type: its rows of ``graph_features``, for the entities
     that exist at each snapshot."""
     return f"""
-SELECT n.entity_id, g.snapshot_date, {", ".join(f"g.{name}" for name in FEATURES)}, g.ring_id
+SELECT n.entity_id, g.snapshot_date, {", ".join(f"g.{name}" for name in FEATURES)},
+       -- A lone node is in no ring.
+       CASE WHEN g.ring_size > 1 THEN r.ring_id END AS ring_id
 FROM graph_features g
 JOIN graph_nodes n USING (node)
+JOIN graph_ring_names r ON r.node = g.ring_root
 WHERE n.entity_type = '{entity}' AND coalesce(n.since < g.snapshot_date, true)
 """
 
