@@ -19,8 +19,10 @@ sides AS (
 forwarding AS (
     SELECT
         *,
-        -- RANGE frames include payments at the same instant: "at or after this one".
-        min(CASE WHEN NOT incoming THEN epoch_us(ts) END) OVER (
+        -- RANGE frames include payments at the same instant: "at or after this one". The
+        -- first payment out in time order is the earliest; first_value skips the payments in
+        -- cheaply, where min() would keep a segment tree.
+        first_value(CASE WHEN NOT incoming THEN epoch_us(ts) END IGNORE NULLS) OVER (
             PARTITION BY account_key ORDER BY epoch_us(ts)
             RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
         ) AS next_out_us,
