@@ -134,13 +134,14 @@ ORDER BY ALL
 _FLOWS_SQL = """
 SELECT snapshot_date, src_node, dst_node, sum(amount) AS amount
 FROM (
-    SELECT f.snapshot_date, f.account_key - 1 AS src_node, g.node AS dst_node, f.amount
+    -- One scan of the flows for both directions.
+    SELECT
+        f.snapshot_date,
+        CASE WHEN f.incoming THEN g.node ELSE f.account_key - 1 END AS src_node,
+        CASE WHEN f.incoming THEN f.account_key - 1 ELSE g.node END AS dst_node,
+        f.amount
     FROM account_flows_30d f JOIN graph_nodes g ON g.entity_hash = f.counterparty
-    WHERE NOT f.incoming
-    UNION ALL
-    SELECT f.snapshot_date, g.node, f.account_key - 1, f.amount
-    FROM account_flows_30d f JOIN graph_nodes g ON g.entity_hash = f.counterparty
-    WHERE f.incoming AND g.entity_type = 'intermediary'
+    WHERE NOT f.incoming OR g.entity_type = 'intermediary'
 )
 WHERE src_node <> dst_node
 GROUP BY ALL
