@@ -75,7 +75,7 @@ def partitioned_account_table(
     scheduler: str,
     memory_gib: float,
 ) -> str:
-    """Build DuckDB table ``account_features`` (as :func:`feature_table` does) from
+    """Build DuckDB table ``account_features`` (what :func:`feature_table`'s view holds) from
     ``partitions`` partitions computed on the Dask workers of ``scheduler``.
 
     ``work`` must be readable by every worker: tasks pass paths, not data.
