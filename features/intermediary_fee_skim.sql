@@ -10,27 +10,28 @@ WITH disbursed AS (
      AND l.disbursed_at >= s.snapshot_date - INTERVAL 180 DAY
     WHERE l.intermediary_id IS NOT NULL
 ),
-fees AS (
-    SELECT d.loan_id, d.snapshot_date, sum(t.amount) AS fee_paid
+-- Payments by clients in the 14 days after their loan was disbursed, before the cut-off:
+-- one scan of the payments serves both the fees and the common payees below.
+after_loan AS (
+    SELECT d.loan_id, d.intermediary_id, d.snapshot_date, d.account_id, t.dst_id, t.amount
     FROM disbursed d
-    JOIN intermediary_receivers k ON k.intermediary_id = d.intermediary_id
     JOIN payments_within(180) t
       ON t.src_id = d.account_id
-     AND t.dst_id = k.receiver
      AND t.ts >= d.disbursed_at
      AND t.ts < d.disbursed_at + INTERVAL 14 DAY
      AND t.ts < d.snapshot_date
+),
+fees AS (
+    SELECT a.loan_id, a.snapshot_date, sum(a.amount) AS fee_paid
+    FROM after_loan a
+    JOIN intermediary_receivers k
+      ON k.intermediary_id = a.intermediary_id AND k.receiver = a.dst_id
     GROUP BY ALL
 ),
 paid_after_loan AS (
-    SELECT DISTINCT d.intermediary_id, d.snapshot_date, d.account_id, t.dst_id AS payee
-    FROM disbursed d
-    JOIN payments_within(180) t
-      ON t.src_id = d.account_id
-     AND t.ts >= d.disbursed_at
-     AND t.ts < d.disbursed_at + INTERVAL 14 DAY
-     AND t.ts < d.snapshot_date
-    JOIN account_keys k ON k.account_id = t.dst_id
+    SELECT DISTINCT a.intermediary_id, a.snapshot_date, a.account_id, a.dst_id AS payee
+    FROM after_loan a
+    JOIN account_keys k ON k.account_id = a.dst_id
 ),
 -- Customer accounts that three or more of the intermediary's clients paid that way.
 common_payees AS (
