@@ -15,14 +15,16 @@ surrendering AS (
 ),
 -- Transfers to another person's account within 14 days after the sender surrendered a
 -- policy: the refund arrives within days and an incited holder pays the agent's share.
+-- A semi join keeps each payment once however many surrenders it follows.
 refund_transfers AS (
-    SELECT DISTINCT t.txn_id, t.ts, t.amount, s.person_id AS sender, t.dst_id AS receiver
+    SELECT t.ts, t.amount, src.person_id AS sender, t.dst_id AS receiver
     FROM payments_within(90) t
-    JOIN surrendering s
+    SEMI JOIN surrendering s
       ON s.account_id = t.src_id
      AND t.ts >= s.surrendered_at
      AND t.ts < s.surrendered_at + INTERVAL 14 DAY
-    JOIN account_persons dst ON dst.account_id = t.dst_id AND dst.person_id <> s.person_id
+    JOIN account_persons src ON src.account_id = t.src_id
+    JOIN account_persons dst ON dst.account_id = t.dst_id AND dst.person_id <> src.person_id
 ),
 per_person AS (
     SELECT
