@@ -65,13 +65,12 @@ def run(
                 )  # fmt: skip
             else:
                 table = feature_table(data, entity, snapshots)
-            rows_sql = f"SELECT * FROM {table}"
-            if not as_of:
-                rows_sql = _labelled(table, entity, params)
+            rows_sql = f"SELECT * FROM {table}" if as_of else _labelled(table, entity, params)
             path = staging / f"{TABLE_NAMES[entity]}.parquet"
             # Snapshot-major: each row group then holds one snapshot, hence one split, and
             # a stage reading only its splits skips the other row groups unread. One pass:
-            # the families are joined, labelled, sorted and written by this one statement.
+            # the families are joined, labelled (training), sorted and written by this one
+            # statement.
             with timed(f"{path.name} joined, labelled and written"):
                 [(rows,)] = data.con.execute(
                     f"COPY ({rows_sql} ORDER BY snapshot_date, entity_id) "
