@@ -67,8 +67,9 @@ FROM intermediaries
 # devices and addresses over the last 90 days (the shared login table, one row per account,
 # kind and value already), application devices and complaint contact phones over the last
 # 90 days, and the phones and id numbers on the customer record from the day it exists.
+# The logins are read where they are; the few other sightings get a table of their own.
 _SIGHTINGS_SQL = """
-CREATE OR REPLACE TEMP TABLE graph_sightings AS
+CREATE OR REPLACE TEMP TABLE graph_other_sightings AS
 WITH lasting AS (
     SELECT node, 'phone' AS kind, hash(phone) AS value, since FROM graph_nodes g
     JOIN accounts a ON a.account_id = g.entity_id AND g.entity_type = 'account'
@@ -103,20 +104,41 @@ others AS (
       USING (kind, value)
     JOIN snapshots s ON coalesce(l.since < s.snapshot_date, true)
 )
-SELECT snapshot_date, account_key - 1 AS node, kind, value FROM device_sightings_90d
-UNION ALL
 SELECT o.* FROM others o
 ANTI JOIN device_sightings_90d d
   ON d.snapshot_date = o.snapshot_date AND d.account_key - 1 = o.node
- AND d.kind = o.kind AND d.value = o.value
+ AND d.kind = o.kind AND d.value = o.value;
+
+CREATE OR REPLACE TEMP VIEW graph_sightings AS
+SELECT snapshot_date, account_key - 1 AS node, kind, value FROM device_sightings_90d
+UNION ALL
+SELECT * FROM graph_other_sightings;
 """
 
+# How many entities were seen with a value: counting the logins again would group tens of
+# millions of them, nearly all of one account's own device or address, so the logins'
+# counts come from device_users_90d (values more than one account logs in from) and the
+# other sightings add theirs, plus one for the lone account that logged in from a value
+# seen elsewhere too.
 _LINKS_SQL = f"""
-WITH shared AS (
+WITH sharer_counts AS (
+    SELECT snapshot_date, kind, value, accounts AS sharers FROM device_users_90d
+    UNION ALL
+    SELECT snapshot_date, kind, value, count(*) FROM graph_other_sightings GROUP BY ALL
+    UNION ALL
+    SELECT snapshot_date, kind, value, 1
+    FROM (
+        SELECT DISTINCT snapshot_date, kind, value FROM graph_other_sightings
+        WHERE kind IN ('device', 'ip')
+    )
+    SEMI JOIN device_sightings_90d USING (snapshot_date, kind, value)
+    ANTI JOIN device_users_90d USING (snapshot_date, kind, value)
+),
+shared AS (
     SELECT snapshot_date, kind, value
-    FROM graph_sightings
+    FROM sharer_counts
     GROUP BY ALL
-    HAVING count(*) BETWEEN 2 AND {MAX_SHARERS}
+    HAVING sum(sharers) BETWEEN 2 AND {MAX_SHARERS}
 ),
 sharers AS (
     SELECT x.* FROM graph_sightings x SEMI JOIN shared USING (snapshot_date, kind, value)
@@ -288,7 +310,9 @@ def _rings(identity: sp.csr_array) -> np.ndarray:
     if large.any():
         inside = np.flatnonzero(large)
         sub = sp.triu(identity[inside][:, inside], k=1).tocoo()
-        graph = igraph.Graph(n=len(inside), edges=np.column_stack([sub.row, sub.col]))
+        # Pairs of Python ints: igraph reads those several times faster than a numpy array.
+        edges = zip(sub.row.tolist(), sub.col.tolist(), strict=True)
+        graph = igraph.Graph(n=len(inside), edges=list(edges))
         # igraph's generator is global: seeding and running as one step keeps each
         # snapshot's communities the same whichever thread runs it.
         with _SEEDED_LEIDEN:
