@@ -21,13 +21,18 @@ from __future__ import annotations
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import duckdb
 import igraph
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+
+# Numpy columns by name: a snapshot's query rows, or its features.
+Columns = dict[str, np.ndarray]
 
 # A device, address or phone used by more than this many entities is a public hotspot, a
 # shop terminal or a switchboard: it says nothing about who belongs together.
@@ -143,7 +148,7 @@ shared AS (
 sharers AS (
     SELECT x.* FROM graph_sightings x SEMI JOIN shared USING (snapshot_date, kind, value)
 )
-SELECT DISTINCT a.snapshot_date, a.node AS left_node, b.node AS right_node
+SELECT DISTINCT epoch_us(a.snapshot_date) AS snapshot_us, a.node AS left_node, b.node AS right_node
 FROM sharers a
 JOIN sharers b USING (snapshot_date, kind, value)
 WHERE a.node < b.node
@@ -154,7 +159,8 @@ ORDER BY ALL
 # account's payments out to any node, and its payments in from intermediaries (those from
 # accounts are already counted as the payer's payments out).
 _FLOWS_SQL = """
-SELECT snapshot_date, src_node, dst_node, sum(amount) AS amount
+SELECT epoch_us(snapshot_date) AS snapshot_us, src_node, dst_node,
+       CAST(sum(amount) AS DOUBLE) AS amount
 FROM (
     -- One scan of the flows for both directions.
     SELECT
@@ -170,7 +176,7 @@ GROUP BY ALL
 ORDER BY ALL
 """
 _KNOWN_BAD_SQL = """
-SELECT s.snapshot_date, n.node
+SELECT epoch_us(s.snapshot_date) AS snapshot_us, n.node
 FROM labels l
 JOIN graph_nodes n ON n.entity_id = l.entity_id AND n.entity_type = l.entity_type
 JOIN snapshots s ON l.confirmed_at < s.snapshot_date
@@ -180,62 +186,62 @@ ORDER BY ALL
 
 
 def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
-    """Create table ``graph_features``: per snapshot (from the ``snapshots`` table) and node,
-    FEATURES and ``ring_root``, the node whose name (table ``graph_ring_names``) the ring has.
-    :func:`family_sql` selects an entity type's rows from it, with ``ring_id``.
+    """Create table ``graph_features``: per snapshot (``snapshot_us``, its microseconds
+    since the epoch; from the ``snapshots`` table) and node, FEATURES and ``ring_root``, the
+    node whose name (table ``graph_ring_names``) the ring has. :func:`family_sql` selects an
+    entity type's rows from it, with ``ring_id``.
 
     Each snapshot's rows go into DuckDB as soon as they and the earlier snapshots' are
     computed, so Python holds a few snapshots' graphs at a time, not all of them.
     """
     con.execute(_NODES_SQL)
     con.execute(_SIGHTINGS_SQL)
-    entities = con.execute("SELECT entity_id FROM graph_nodes ORDER BY node").df()["entity_id"]
-    _store_ring_names(con, _ring_names(entities.to_numpy()))
-    links = _by_snapshot(con.execute(_LINKS_SQL).df())
-    flows = _by_snapshot(con.execute(_FLOWS_SQL).df())
-    known_bad = _by_snapshot(con.execute(_KNOWN_BAD_SQL).df())
-    snapshots = pd.to_datetime(
-        con.execute("SELECT snapshot_date FROM snapshots ORDER BY 1").df()["snapshot_date"],
-        utc=True,
-    )
+    [(n,)] = con.execute("SELECT count(*) FROM graph_nodes").fetchall()
+    snapshots = con.execute("SELECT epoch_us(snapshot_date) AS s FROM snapshots ORDER BY 1")
+    snapshots = snapshots.fetchnumpy()["s"]
+    links = _by_snapshot(con, _LINKS_SQL, snapshots)
+    flows = _by_snapshot(con, _FLOWS_SQL, snapshots)
+    known_bad = _by_snapshot(con, _KNOWN_BAD_SQL, snapshots)
     columns = ", ".join(f"{name} DOUBLE" for name in FEATURES)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE graph_features "
-        f"(snapshot_date TIMESTAMPTZ, node BIGINT, {columns}, ring_root BIGINT)"
+        f"(snapshot_us BIGINT, node BIGINT, {columns}, ring_root BIGINT)"
     )
-    empty = pd.DataFrame()
-    n = len(entities)
-
-    def features_at(snapshot: pd.Timestamp) -> pd.DataFrame:
-        return _snapshot_features(
-            n,
-            links.get(snapshot, empty),
-            flows.get(snapshot, empty),
-            known_bad.get(snapshot, empty),
-        )
 
     # Snapshots are independent: two at a time, since the sparse products and most of numpy
     # release the GIL. Rows go into DuckDB in snapshot order as each is ready.
+    roots = []
     with ThreadPoolExecutor(max_workers=GRAPH_THREADS) as pool:
-        computed = pool.map(features_at, snapshots)
+        computed = pool.map(partial(_snapshot_features, n), links, flows, known_bad)
         for snapshot, graph in zip(snapshots, computed, strict=True):
-            graph.insert(0, "node", np.arange(len(graph)))
-            graph.insert(0, "snapshot_date", snapshot)
-            _insert(con, "graph_features", graph)
+            rows = {"snapshot_us": np.full(n, snapshot), "node": np.arange(n)} | graph
+            _insert(con, "graph_features", rows)
+            roots.append(graph["ring_root"][graph["ring_size"] > 1])
+    _store_ring_names(con, np.unique(np.concatenate(roots)))
 
 
-def _store_ring_names(con: duckdb.DuckDBPyConnection, names: np.ndarray) -> None:
-    """Table ``graph_ring_names``: each node's name for a ring it is the root of. Stored
-    once, so each snapshot's rows go into DuckDB as numbers only (strings from a pandas
-    frame are read one Python object at a time)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE graph_ring_names (node BIGINT, ring_id VARCHAR)")
-    names = pd.DataFrame({"node": np.arange(len(names)), "ring_id": names})
-    _insert(con, "graph_ring_names", names)
+def _store_ring_names(con: duckdb.DuckDBPyConnection, roots: np.ndarray) -> None:
+    """Table ``graph_ring_names``: the name of each node that is the root of a ring (of more
+    than one member) at some snapshot. Named once, after the snapshots, so each snapshot's
+    rows go into DuckDB as numbers only."""
+    _insert(con, "graph_ring_roots", {"node": roots}, create=True)
+    entities = con.execute(
+        "SELECT node, entity_id FROM graph_nodes SEMI JOIN graph_ring_roots USING (node)"
+    ).fetchnumpy()
+    names = {"node": entities["node"], "ring_id": _ring_names(entities["entity_id"])}
+    _insert(con, "graph_ring_names", names, create=True)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    con.register("graph_rows", frame)
-    con.execute(f"INSERT INTO {table} SELECT * FROM graph_rows")
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Columns, *, create: bool = False
+) -> None:
+    """Numpy columns into a DuckDB table (a new one with ``create``), by way of Arrow,
+    which DuckDB reads without a copy per value."""
+    con.register("graph_rows", pa.table(columns))
+    if create:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM graph_rows")
+    else:
+        con.execute(f"INSERT INTO {table} SELECT * FROM graph_rows")
     con.unregister("graph_rows")
 
 
@@ -243,31 +249,35 @@ def family_sql(entity: str) -> str:
     """The graph family of one entity type: its rows of ``graph_features``, for the entities
     that exist at each snapshot."""
     return f"""
-SELECT n.entity_id, g.snapshot_date, {", ".join(f"g.{name}" for name in FEATURES)},
+SELECT n.entity_id, s.snapshot_date, {", ".join(f"g.{name}" for name in FEATURES)},
        -- A lone node is in no ring.
        CASE WHEN g.ring_size > 1 THEN r.ring_id END AS ring_id
 FROM graph_features g
+JOIN snapshots s ON epoch_us(s.snapshot_date) = g.snapshot_us
 JOIN graph_nodes n USING (node)
-JOIN graph_ring_names r ON r.node = g.ring_root
-WHERE n.entity_type = '{entity}' AND coalesce(n.since < g.snapshot_date, true)
+LEFT JOIN graph_ring_names r ON r.node = g.ring_root
+WHERE n.entity_type = '{entity}' AND coalesce(n.since < s.snapshot_date, true)
 """
 
 
-def _by_snapshot(frame: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:
-    if frame.empty:
-        return {}
-    frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"], utc=True)
-    return {s: part.drop(columns="snapshot_date") for s, part in frame.groupby("snapshot_date")}
+def _by_snapshot(con: duckdb.DuckDBPyConnection, sql: str, snapshots: np.ndarray) -> list[Columns]:
+    """Each snapshot's rows of a query sorted by ``snapshot_us``: slices of its numpy
+    columns, one per snapshot (``snapshots``, sorted, in microseconds)."""
+    columns = con.execute(sql).fetchnumpy()
+    at = columns.pop("snapshot_us")
+    starts = np.searchsorted(at, snapshots, side="left")
+    ends = np.searchsorted(at, snapshots, side="right")
+    return [{k: v[a:b] for k, v in columns.items()} for a, b in zip(starts, ends, strict=True)]
 
 
-def _snapshot_features(
-    n: int, links: pd.DataFrame, flows: pd.DataFrame, known_bad: pd.DataFrame
-) -> pd.DataFrame:
-    identity = _adjacency(n, links.get("left_node"), links.get("right_node"))
-    linked = _adjacency(n, flows.get("src_node"), flows.get("dst_node")) + identity
+def _snapshot_features(n: int, links: Columns, flows: Columns, known_bad: Columns) -> Columns:
+    """FEATURES and ``ring_root`` of every node at one snapshot."""
+    src, dst = flows["src_node"], flows["dst_node"]
+    identity = _adjacency(n, links["left_node"], links["right_node"])
+    linked = _adjacency(n, src, dst) + identity
     linked.data[:] = 1.0
     bad = np.zeros(n)
-    bad[known_bad.get("node", pd.Series(dtype="int64")).to_numpy()] = 1.0
+    bad[known_bad["node"]] = 1.0
 
     ring = _rings(identity)
     ring_count = ring.max() + 1
@@ -284,23 +294,20 @@ def _snapshot_features(
     # A bad node with any neighbour reaches itself in two hops; it is not its own neighbour.
     two_hops = two_hops - ((bad > 0) & (degree > 0))
 
-    src = flows.get("src_node", pd.Series(dtype="int64")).to_numpy()
-    dst = flows.get("dst_node", pd.Series(dtype="int64")).to_numpy()
-    amount = flows.get("amount", pd.Series(dtype="float64")).to_numpy(dtype="float64")
-    return pd.DataFrame(
-        {
-            "ring_size": ring_size,
-            "link_degree": degree,
-            "bad_neighbours_1hop": linked @ bad,
-            "bad_within_2hops": two_hops,
-            "bad_in_ring": ring_bad,
-            # Scaled so that 1 is the average node, whatever the size of the graph.
-            "flow_pagerank": _pagerank(n, src, dst, amount) * n,
-            "flow_payers_30d": np.bincount(dst, minlength=n),
-            "flow_payees_30d": np.bincount(src, minlength=n),
-            "ring_root": root[ring],
-        }
-    ).astype({name: "float64" for name in FEATURES} | {"ring_root": "int64"})
+    features = {
+        "ring_size": ring_size,
+        "link_degree": degree,
+        "bad_neighbours_1hop": linked @ bad,
+        "bad_within_2hops": two_hops,
+        "bad_in_ring": ring_bad,
+        # Scaled so that 1 is the average node, whatever the size of the graph.
+        "flow_pagerank": _pagerank(n, src, dst, flows["amount"]) * n,
+        "flow_payers_30d": np.bincount(dst, minlength=n),
+        "flow_payees_30d": np.bincount(src, minlength=n),
+    }
+    return {name: features[name].astype(np.float64) for name in FEATURES} | {
+        "ring_root": root[ring].astype(np.int64)
+    }
 
 
 def _rings(identity: sp.csr_array) -> np.ndarray:
@@ -347,12 +354,12 @@ def _pagerank(
     return rank
 
 
-def _adjacency(n: int, left: pd.Series | None, right: pd.Series | None) -> sp.csr_array:
+def _adjacency(n: int, left: np.ndarray, right: np.ndarray) -> sp.csr_array:
     """Symmetric 0/1 adjacency of the node pairs."""
-    if left is None or len(left) == 0:
+    if len(left) == 0:
         return sp.csr_array((n, n))
-    rows = np.concatenate([left.to_numpy(), right.to_numpy()])
-    cols = np.concatenate([right.to_numpy(), left.to_numpy()])
+    rows = np.concatenate([left, right])
+    cols = np.concatenate([right, left])
     matrix = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     matrix.data[:] = 1.0
     return matrix
