@@ -3,7 +3,7 @@
 -- number of payments in the hour up to this one (bursts), in the 30 days before each
 -- snapshot, for the accounts in scope. Both windows share one sort of the account's
 -- payments. The other side is kept as a 64-bit hash, enough to count distinct counterparties.
-CREATE OR REPLACE TEMP TABLE account_flows_30d AS
+CREATE OR REPLACE TABLE account_flows_30d AS
 WITH scoped AS (
     SELECT k.* FROM account_keys k SEMI JOIN account_scope USING (account_key)
 ),

@@ -4,7 +4,7 @@
 -- again and again, so one row per value and snapshot makes what follows small; and since
 -- each row is a distinct device or address of its account, what follows counts rows
 -- instead of distinct values.
-CREATE OR REPLACE TEMP TABLE device_sightings_90d AS
+CREATE OR REPLACE TABLE device_sightings_90d AS
 WITH logins AS (
     SELECT
         k.account_key,

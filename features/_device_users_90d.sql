@@ -4,7 +4,7 @@
 -- other was used by its one account alone). Counted over every account:
 -- a partitioned extraction computes it once, over all partitions, and each partition
 -- reads it (pipeline/featurize.py).
-CREATE OR REPLACE TEMP TABLE device_users_90d AS
+CREATE OR REPLACE TABLE device_users_90d AS
 SELECT snapshot_date, kind, value, count(*) AS accounts
 FROM device_sightings_90d
 GROUP BY ALL

@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import duckdb
-import igraph
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -315,6 +314,10 @@ def _rings(identity: sp.csr_array) -> np.ndarray:
     count, component = connected_components(identity, directed=False)
     large = np.bincount(component, minlength=count)[component] > MAX_COMPONENT_RING
     if large.any():
+        # Imported here: igraph loads its plotting stack (matplotlib) on import, 0.6 s that
+        # every command reaching this module would pay, and only large components need it.
+        import igraph  # noqa: PLC0415
+
         inside = np.flatnonzero(large)
         sub = sp.triu(identity[inside][:, inside], k=1).tocoo()
         # Pairs of Python ints: igraph reads those several times faster than a numpy array.

@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from features import graph
+from pipeline import featurize
 from pipeline.catalog import families_for, load_catalog, shared_table_sql
 from pipeline.contract import TABLES
 from pipeline.featurize import KEYS, compute_features, connect
@@ -134,6 +135,22 @@ def test_graph_snapshots_on_threads_equal_one_at_a_time(tiny_clean_dir, monkeypa
     one_at_a_time = graph_features(1)
     assert (one_at_a_time["ring_size"] < unsplit["ring_size"]).any()  # Leiden split groups
     pd.testing.assert_frame_equal(graph_features(2), one_at_a_time, check_exact=True)
+
+
+@pytest.mark.parametrize("entity", ["account", "intermediary"])
+def test_compressing_the_work_tables_changes_no_feature(entity, tiny_clean_dir, monkeypatch):
+    """Tables are compressed once they fill part of DuckDB's memory; how they are stored
+    must not change a value."""
+    snapshots = pd.DatetimeIndex([SNAPSHOT, utc("2025-08-01")])
+    as_written = compute_features(connect(tiny_clean_dir), entity, snapshots)
+    monkeypatch.setattr(featurize, "COMPRESS_FROM_SHARE", 0)
+    data = connect(tiny_clean_dir)
+    compressed = compute_features(data, entity, snapshots)
+    storage = data.con.execute(
+        "SELECT DISTINCT compression FROM pragma_storage_info('account_flows_30d')"
+    ).fetchall()
+    assert {"Uncompressed"} != {c for (c,) in storage}  # really compressed
+    pd.testing.assert_frame_equal(compressed, as_written, check_exact=True)
 
 
 def test_catalog_names_real_tables_and_files():
