@@ -196,8 +196,8 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_NODES_SQL)
     con.execute(_SIGHTINGS_SQL)
     [(n,)] = con.execute("SELECT count(*) FROM graph_nodes").fetchall()
-    snapshots = con.execute("SELECT epoch_us(snapshot_date) AS s FROM snapshots ORDER BY 1")
-    snapshots = snapshots.fetchnumpy()["s"]
+    query = "SELECT epoch_us(snapshot_date) AS snapshot_us FROM snapshots ORDER BY 1"
+    snapshots = con.execute(query).fetchnumpy()["snapshot_us"]
     links = _by_snapshot(con, _LINKS_SQL, snapshots)
     flows = _by_snapshot(con, _FLOWS_SQL, snapshots)
     known_bad = _by_snapshot(con, _KNOWN_BAD_SQL, snapshots)
