@@ -16,8 +16,7 @@ WITH logins AS (
     JOIN account_keys k USING (account_id)
     SEMI JOIN account_scope USING (account_key)
     JOIN snapshot_days d ON d.day = utc_day(e.ts)
-    WHERE e.ts >= (SELECT min(snapshot_date) FROM snapshots) - INTERVAL 90 DAY
-      AND e.ts < (SELECT max(snapshot_date) FROM snapshots)
+    WHERE within_reach(e.ts, 90)
 )
 -- Both groupings in one pass over the logins; every login is in exactly one device row.
 SELECT

@@ -11,13 +11,16 @@ CREATE OR REPLACE TEMP MACRO capped(x, cap) AS CASE WHEN x > cap THEN cap ELSE x
 CREATE OR REPLACE TEMP MACRO utc_day(ts) AS CAST(epoch_us(ts) // 86400000000 AS INTEGER);
 CREATE OR REPLACE TEMP MACRO utc_hour(ts) AS CAST(epoch_us(ts) // 3600000000 % 24 AS INTEGER);
 
--- The payments that can fall in a window of `days` before some snapshot: families joining
--- the payments on other conditions (a surrender, a disbursal) read these, so that scoring
--- one snapshot does not probe a whole year of payments.
+-- Whether an event can fall in a window of `days` before some snapshot: the big event
+-- tables are read through it, so that scoring one snapshot does not read a whole year.
+CREATE OR REPLACE TEMP MACRO within_reach(ts, days) AS
+    ts >= (SELECT min(snapshot_date) FROM snapshots) - to_days(CAST(days AS INTEGER))
+    AND ts < (SELECT max(snapshot_date) FROM snapshots);
+
+-- The payments that can fall in such a window: families joining the payments on other
+-- conditions (a surrender, a disbursal) read these.
 CREATE OR REPLACE TEMP MACRO payments_within(days) AS TABLE
-SELECT * FROM transactions
-WHERE ts >= (SELECT min(snapshot_date) FROM snapshots) - to_days(CAST(days AS INTEGER))
-  AND ts < (SELECT max(snapshot_date) FROM snapshots);
+SELECT * FROM transactions WHERE within_reach(ts, days);
 
 -- The days each snapshot's windows cover (up to 90 days back). Joining the big event tables
 -- on the event's day assigns them to snapshots by equality, far cheaper than a range join:

@@ -11,7 +11,7 @@ per_agency AS (
         count(DISTINCT account_id) AS debtors_contacted_90d,
         avg(CASE WHEN utc_hour(ts) < 8 OR utc_hour(ts) >= 21 THEN 1.0 ELSE 0.0 END)
             AS night_contact_share_90d,
-        count(*) / count(DISTINCT (account_id, date_trunc('day', ts)))
+        count(*) / count(DISTINCT (account_id, utc_day(ts)))
             AS contacts_per_debtor_day_90d,
         avg(CASE WHEN contacted_third_party THEN 1.0 ELSE 0.0 END) AS third_party_share_90d
     FROM recent
