@@ -3,16 +3,19 @@
 -- number of payments in the hour up to this one (bursts), in the 30 days before each
 -- snapshot, for the accounts in scope. Both windows share one sort of the account's
 -- payments. The other side is kept as a 64-bit hash, enough to count distinct counterparties.
+-- Payments are read from a day before the earliest window: the hour up to a payment at the
+-- start of a window then holds the payments just before it whichever snapshots are computed
+-- together (a scoring snapshot alone gets the features it would get in training).
 CREATE OR REPLACE TABLE account_flows_30d AS
 WITH scoped AS (
     SELECT k.* FROM account_keys k SEMI JOIN account_scope USING (account_key)
 ),
 sides AS (
     SELECT k.account_key, r.ts, r.amount, false AS incoming, hash(r.dst_id) AS counterparty
-    FROM payments_within(30) r JOIN scoped k ON k.account_id = r.src_id
+    FROM payments_within(31) r JOIN scoped k ON k.account_id = r.src_id
     UNION ALL
     SELECT k.account_key, r.ts, r.amount, true, hash(r.src_id)
-    FROM payments_within(30) r JOIN scoped k ON k.account_id = r.dst_id
+    FROM payments_within(31) r JOIN scoped k ON k.account_id = r.dst_id
 ),
 -- Time in microseconds (epoch_us): integer arithmetic, where the same on TIMESTAMPTZ goes
 -- through the ICU calendar at several times the cost per payment.

@@ -52,6 +52,42 @@ def test_outputs_and_catalog_agree(entity, tiny_clean_dir):
     assert features[listed].notna().any().all(), "every feature has values somewhere"
 
 
+@pytest.mark.parametrize("entity", ["account", "intermediary"])
+def test_a_snapshot_alone_gets_the_features_it_gets_among_others(entity, tiny_clean_dir):
+    """Scoring computes one snapshot, training many at once: no feature may depend on which
+    other snapshots are computed with it (train/serve skew)."""
+    together = compute_features(
+        connect(tiny_clean_dir),
+        entity,
+        pd.DatetimeIndex([utc("2025-05-01"), utc("2025-06-01"), SNAPSHOT]),
+    )
+    alone = compute_features(connect(tiny_clean_dir), entity, pd.DatetimeIndex([SNAPSHOT]))
+    together = together[together["snapshot_date"] == SNAPSHOT].reset_index(drop=True)
+    pd.testing.assert_frame_equal(together, alone)
+
+
+def test_a_burst_across_the_start_of_a_window_counts_alone_as_among_others(tmp_path):
+    """The hour up to the first payment of a window reaches back before the window."""
+    clean = write_tables(
+        tmp_path,
+        {
+            "accounts": account_rows("A1"),
+            "transactions": transaction_rows(
+                ("2025-05-31 23:40", "P1", "A1", 10.0),
+                ("2025-05-31 23:50", "P2", "A1", 10.0),
+                ("2025-06-01 00:10", "A1", "X1", 10.0),  # first payment of the 30-day window
+                ("2025-06-20 12:00", "A1", "X1", 10.0),
+            ),
+            "labels": pd.DataFrame(columns=["entity_type", "entity_id", "confirmed_at"]),
+        },
+    )
+    for snapshots in ([SNAPSHOT], [utc("2025-06-01"), SNAPSHOT]):
+        features = compute_features(connect(clean), "account", pd.DatetimeIndex(snapshots))
+        last = features.set_index("snapshot_date").loc[SNAPSHOT]
+        assert last["txn_count_30d"] == 2
+        assert last["max_txns_one_hour_30d"] == 3
+
+
 def flow_world(tmp_path):
     """A1 gets 100 and forwards 90 two hours later; gets 50 and forwards after the cut-off."""
     transactions = transaction_rows(
