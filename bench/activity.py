@@ -1,10 +1,11 @@
 """The ``account_activity`` family two ways, for the benchmark: ours and plain pandas.
 
-``python -m bench.activity duckdb|pandas CLEAN_DIR OUT.parquet`` computes the family for
-every training snapshot. ``duckdb`` is the pipeline's own code (the shared tables the family
-reads, which also serve other families, are built and timed with it); ``pandas`` loads the
-payments, then for each snapshot filters its 30-day window and groups by account, the way a
-notebook would. Both give the same values (tests/test_bench.py): like is compared with like.
+``python -m bench.activity duckdb|pandas CLEAN_DIR OUT.parquet PARAMS`` computes the family
+for every training snapshot of those params. ``duckdb`` is the pipeline's own code (the
+shared tables the family reads, which also serve other families, are built and timed with
+it); ``pandas`` loads the payments, then for each snapshot filters its 30-day window and
+groups by account, the way a notebook would. Both give the same values
+(tests/test_bench.py): like is compared with like.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from pipeline.catalog import load_catalog
 from pipeline.config import load_params
 from pipeline.featurize import connect, data_window, materialize, prepare
 from pipeline.snapshots import training_snapshots
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def account_payments(clean: Path) -> pd.DataFrame:
@@ -81,33 +80,31 @@ def activity(
     return rows.assign(snapshot_date=snapshot, account_age_days=age)
 
 
-def snapshots_of(clean: Path) -> pd.DatetimeIndex:
+def snapshots_of(clean: Path, params: Path) -> pd.DatetimeIndex:
     """The pipeline's training snapshots of this data: the same for both contenders."""
-    return training_snapshots(
-        *data_window(connect(clean)), load_params(REPO / "params.yaml").features
-    )
+    return training_snapshots(*data_window(connect(clean)), load_params(params).features)
 
 
-def plain_pandas(clean: Path, out: Path) -> None:
+def plain_pandas(clean: Path, out: Path, params: Path) -> None:
     accounts = pd.read_parquet(clean / "accounts.parquet", columns=["account_id", "opened_at"])
     payments = account_payments(clean)
-    frames = [activity(accounts, payments, s) for s in snapshots_of(clean)]
+    frames = [activity(accounts, payments, s) for s in snapshots_of(clean, params)]
     result = pd.concat(frames, ignore_index=True).astype(
         {c: np.float64 for c in frames[0].columns if c not in ("account_id", "snapshot_date")}
     )
     result.to_parquet(out, index=False)
 
 
-def ours(clean: Path, out: Path) -> None:
+def ours(clean: Path, out: Path, params: Path) -> None:
     data = connect(clean)
-    prepare(data, snapshots_of(clean))
+    prepare(data, snapshots_of(clean, params))
     materialize(data, load_catalog()["account_activity"])
     data.con.execute(f"COPY account_activity TO '{out.as_posix()}' (FORMAT parquet)")
 
 
 def main() -> None:
-    how, clean, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    {"pandas": plain_pandas, "duckdb": ours}[how](clean, out)
+    how, clean, out, params = sys.argv[1], *map(Path, sys.argv[2:5])
+    {"pandas": plain_pandas, "duckdb": ours}[how](clean, out, params)
 
 
 if __name__ == "__main__":

@@ -278,3 +278,11 @@ def load_params(path: Path) -> Params:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
         )
         raise InputError(f"{path}: {problems}") from None
+
+
+def deep_update(base: dict, changes: dict) -> dict:
+    """Raw params ``base`` with ``changes`` laid over them, nested sections merged key by key."""
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = deep_update(base[key], value) if isinstance(value, dict) else value
+    return out

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.config import ENTITIES, Params
+from pipeline.config import ENTITIES, Params, deep_update
 from pipeline.simulate import simulate
 from pipeline.validate import pseudonymize_tables, validate_tables
 
@@ -31,13 +31,6 @@ TINY_GATES = {
     "max_ece": 0.05,
     "max_pr_auc_regression": 0.02,
 }
-
-
-def deep_update(base: dict, changes: dict) -> dict:
-    out = dict(base)
-    for key, value in changes.items():
-        out[key] = deep_update(base[key], value) if isinstance(value, dict) else value
-    return out
 
 
 def tiny_params_dict() -> dict:
