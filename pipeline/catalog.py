@@ -26,6 +26,8 @@ class Family:
     uses: tuple[str, ...] = ()
     # The typology its features point to when they explain a score (none: profile, graph).
     points_to: str | None = None
+    # Its features come from few entities: hash tables are built on them (featurize.py).
+    sparse: bool = False
 
     @property
     def features(self) -> list[str]:
@@ -53,6 +55,7 @@ def load_catalog() -> dict[str, Family]:
             annotations=tuple(spec.get("annotations", ())),
             uses=tuple(spec.get("uses", ())),
             points_to=spec.get("points_to"),
+            sparse=spec.get("sparse", False),
         )
         for name, spec in raw.items()
     }

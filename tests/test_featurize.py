@@ -182,8 +182,9 @@ def test_compressing_the_work_tables_changes_no_feature(entity, tiny_clean_dir, 
     monkeypatch.setattr(featurize, "COMPRESS_FROM_SHARE", 0)
     data = connect(tiny_clean_dir)
     compressed = compute_features(data, entity, snapshots)
+    family = families_for(entity)[0].name
     storage = data.con.execute(
-        "SELECT DISTINCT compression FROM pragma_storage_info('account_flows_30d')"
+        f"SELECT DISTINCT compression FROM pragma_storage_info('{family}')"
     ).fetchall()
     assert {"Uncompressed"} != {c for (c,) in storage}  # really compressed
     pd.testing.assert_frame_equal(compressed, as_written, check_exact=True)
@@ -196,3 +197,34 @@ def test_catalog_names_real_tables_and_files():
             assert shared_table_sql(table).strip(), (family.name, table)
         if family.engine == "sql":
             assert "SELECT" in family.sql(), family.name
+
+
+def test_shared_tables_are_dropped_once_no_family_left_reads_them(tiny_clean_dir):
+    data = connect(tiny_clean_dir)
+    compute_features(data, "account", pd.DatetimeIndex([SNAPSHOT]))
+    tables = {
+        name for (name,) in data.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    }
+    assert not featurize.SHARED_TABLES & tables
+    assert {f.name for f in families_for("account")} <= tables
+    # The intermediaries' graph family reads the graph built for the accounts: nothing rebuilt.
+    intermediaries = compute_features(data, "intermediary", pd.DatetimeIndex([SNAPSHOT]))
+    assert intermediaries["ring_size"].notna().all()
+    assert "account_flows_30d" not in data.shared
+
+
+def test_sparse_families_build_their_hash_tables_on_their_few_rows(tiny_clean_dir):
+    """No LEFT JOIN of a sparse family is flipped to build on every account snapshot, and
+    the setting that says so ends with the family."""
+    data = connect(tiny_clean_dir)
+    featurize.prepare(data, pd.DatetimeIndex([SNAPSHOT, utc("2025-08-01")]))
+    sparse = [f for f in load_catalog().values() if f.sparse]
+    assert {f.name for f in sparse} >= {"account_policies", "account_loans"}
+    for family in sparse:
+        featurize.build_shared(data, family)
+        featurize.materialize(data, family)
+        with featurize._hash_tables_on_aggregates(data.con, family.sparse):
+            plan = data.con.execute(f"EXPLAIN {family.sql()}").fetchall()
+        assert "RIGHT" not in str(plan), family.name
+    [(disabled,)] = data.con.execute("SELECT current_setting('disabled_optimizers')").fetchall()
+    assert disabled == ""
