@@ -175,13 +175,12 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
         raise ValueError("snapshots must be at midnight UTC: windows are counted in whole days")
     usable, _ = available_families(entity, clean.present)
     prepare(clean, snapshots)
-    pending = sorted(usable, key=_shared_tables_first)
-    while pending:
-        family = pending.pop(0)
+    run_order = sorted(usable, key=_shared_tables_first)
+    for done, family in enumerate(run_order, start=1):
         # Shared tables built on the way are in its time (and logged on their own too).
         with timed(f"family {family.name}"):
             materialize(clean, family)
-        release_shared(clean, pending)
+        release_shared(clean, run_order[done:])
     columns = [
         f"CAST({family.name}.{name} AS DOUBLE) AS {name}"
         for family in usable
