@@ -221,9 +221,8 @@ def test_sparse_families_build_their_hash_tables_on_their_few_rows(tiny_clean_di
     sparse = [f for f in load_catalog().values() if f.sparse]
     assert {f.name for f in sparse} >= {"account_policies", "account_loans"}
     for family in sparse:
-        featurize.build_shared(data, family)
         featurize.materialize(data, family)
-        with featurize._hash_tables_on_aggregates(data.con, family.sparse):
+        with featurize._hash_tables_on_aggregates(data.con):
             plan = data.con.execute(f"EXPLAIN {family.sql()}").fetchall()
         assert "RIGHT" not in str(plan), family.name
     [(disabled,)] = data.con.execute("SELECT current_setting('disabled_optimizers')").fetchall()
