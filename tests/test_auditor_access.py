@@ -40,7 +40,8 @@ def wait_until_up(url: str, server: subprocess.Popen, timeout_s: float = 90) -> 
         try:
             if requests.get(f"{url}/health", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        # Not listening yet, or listening but too busy starting to answer within a second.
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.25)
     raise TimeoutError(f"MLflow server at {url} did not come up in {timeout_s} s")
