@@ -21,7 +21,7 @@ import pandas as pd
 
 from pipeline.catalog import load_catalog
 from pipeline.config import load_params
-from pipeline.featurize import connect, data_window, materialize, prepare
+from pipeline.featurize import aligned_view, connect, data_window, family_part, materialize, prepare
 from pipeline.snapshots import training_snapshots
 
 
@@ -140,8 +140,10 @@ def _write(frames: list[pd.DataFrame], out: Path) -> None:
 def ours(clean: Path, out: Path, params: Path) -> None:
     data = connect(clean)
     prepare(data, snapshots_of(clean, params))
-    materialize(data, load_catalog()["account_activity"])
-    data.con.execute(f"COPY account_activity TO '{out.as_posix()}' (FORMAT parquet)")
+    family = load_catalog()["account_activity"]
+    materialize(data, family)
+    rows = aligned_view(data, "account", [family_part(family)])
+    data.con.execute(f"COPY {rows} TO '{out.as_posix()}' (FORMAT parquet)")
 
 
 def main() -> None:

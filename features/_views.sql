@@ -29,11 +29,17 @@ CREATE OR REPLACE TEMP TABLE snapshot_days AS
 SELECT snapshot_date, CAST(utc_day(snapshot_date) - k AS INTEGER) AS day, k AS days_before
 FROM snapshots, range(1, 91) AS r(k);
 
--- A compact integer key per account: the big per-account tables below are keyed by it, as
--- hashing and sorting 32-character pseudonyms costs several times more.
+-- A compact integer key per account and per intermediary, numbered in the order of their
+-- ids: the big per-account tables below and every family's rows are keyed by it, as
+-- hashing, sorting and storing 32-character pseudonyms costs several times more.
 CREATE OR REPLACE TEMP TABLE account_keys AS
 SELECT account_id, CAST(row_number() OVER (ORDER BY account_id) AS INTEGER) AS account_key
 FROM accounts;
+
+CREATE OR REPLACE TEMP TABLE intermediary_keys AS
+SELECT intermediary_id,
+       CAST(row_number() OVER (ORDER BY intermediary_id) AS INTEGER) AS intermediary_key
+FROM intermediaries;
 
 -- A person is everyone sharing an id number (its pseudonym): how an insurer policy meets
 -- the refund arriving at the bank. Accounts without one stand alone.
@@ -54,13 +60,16 @@ SELECT intermediary_id, intermediary_id FROM intermediaries;
 -- built. Per-account tables and rows follow it; what counts other accounts does not.
 CREATE OR REPLACE TEMP TABLE account_scope AS SELECT account_key FROM account_keys;
 
+-- The rows of each entity type: one per entity and snapshot at which it exists. Families
+-- return one row per row here, keyed by `entity_key` (pipeline/featurize.py keeps them in
+-- the order of these rows and lines them up side by side).
 CREATE OR REPLACE TEMP VIEW account_snapshots AS
-SELECT a.account_id AS entity_id, k.account_key, s.snapshot_date
+SELECT a.account_id AS entity_id, k.account_key AS entity_key, k.account_key, s.snapshot_date
 FROM accounts a JOIN account_keys k USING (account_id) SEMI JOIN account_scope USING (account_key)
 CROSS JOIN snapshots s
 WHERE a.opened_at IS NULL OR a.opened_at < s.snapshot_date;
 
 CREATE OR REPLACE TEMP VIEW intermediary_snapshots AS
-SELECT i.intermediary_id AS entity_id, s.snapshot_date
-FROM intermediaries i CROSS JOIN snapshots s
+SELECT i.intermediary_id AS entity_id, k.intermediary_key AS entity_key, s.snapshot_date
+FROM intermediaries i JOIN intermediary_keys k USING (intermediary_id) CROSS JOIN snapshots s
 WHERE i.registered_at IS NULL OR i.registered_at < s.snapshot_date;

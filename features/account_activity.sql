@@ -15,7 +15,7 @@ WITH per_account AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     date_diff('day', a.opened_at, u.snapshot_date) AS account_age_days,
     coalesce(p.txn_count_30d, 0) AS txn_count_30d,

@@ -12,7 +12,7 @@ WITH per_account AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(p.collection_contacts_90d, 0) AS collection_contacts_90d,
     coalesce(p.collection_agencies_90d, 0) AS collection_agencies_90d,

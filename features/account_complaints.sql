@@ -33,7 +33,7 @@ per_account AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(p.complaints_90d, 0) AS complaints_90d,
     coalesce(p.max_others_same_text_90d, 0) AS max_others_same_text_90d,

@@ -18,7 +18,7 @@ WITH per_account AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(p.distinct_devices_90d, 0) AS distinct_devices_90d,
     coalesce(p.distinct_ips_90d, 0) AS distinct_ips_90d,

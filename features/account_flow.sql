@@ -32,7 +32,7 @@ forwarding AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(p.distinct_payers_30d, 0) AS distinct_payers_30d,
     coalesce(p.distinct_payees_30d, 0) AS distinct_payees_30d,

@@ -35,7 +35,7 @@ from_borrowers AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(a.loans_applied_180d, 0) AS loans_applied_180d,
     a.referred_loan_share_180d,

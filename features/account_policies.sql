@@ -57,7 +57,7 @@ received AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(p.policies_in_force, 0) AS policies_in_force,
     coalesce(p.surrenders_90d, 0) AS surrenders_90d,

@@ -55,16 +55,16 @@ FEATURES = [
     "flow_payees_30d",
 ]
 
-# Accounts are nodes 0 .. n-1 in account-key order, then the intermediaries.
+# Accounts are nodes 0 .. n-1 in account-key order, then the intermediaries in theirs.
 _NODES_SQL = """
 CREATE OR REPLACE TEMP TABLE graph_nodes AS
 SELECT k.account_key - 1 AS node, 'account' AS entity_type, a.account_id AS entity_id,
-       a.opened_at AS since, hash(a.account_id) AS entity_hash
+       k.account_key AS entity_key, a.opened_at AS since, hash(a.account_id) AS entity_hash
 FROM accounts a JOIN account_keys k USING (account_id)
 UNION ALL
-SELECT (SELECT count(*) FROM account_keys) + row_number() OVER (ORDER BY intermediary_id) - 1,
-       'intermediary', intermediary_id, registered_at, hash(intermediary_id)
-FROM intermediaries
+SELECT (SELECT count(*) FROM account_keys) + k.intermediary_key - 1, 'intermediary',
+       i.intermediary_id, k.intermediary_key, i.registered_at, hash(i.intermediary_id)
+FROM intermediaries i JOIN intermediary_keys k USING (intermediary_id)
 """
 
 # Who was seen with which identifying attribute (kind, 64-bit hash) before each snapshot:
@@ -248,7 +248,7 @@ def family_sql(entity: str) -> str:
     """The graph family of one entity type: its rows of ``graph_features``, for the entities
     that exist at each snapshot."""
     return f"""
-SELECT n.entity_id, s.snapshot_date, {", ".join(f"g.{name}" for name in FEATURES)},
+SELECT n.entity_key, s.snapshot_date, {", ".join(f"g.{name}" for name in FEATURES)},
        -- A lone node is in no ring.
        CASE WHEN g.ring_size > 1 THEN r.ring_id END AS ring_id
 FROM graph_features g

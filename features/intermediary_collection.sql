@@ -18,7 +18,7 @@ per_agency AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(p.debtors_contacted_90d, 0) AS debtors_contacted_90d,
     p.night_contact_share_90d,

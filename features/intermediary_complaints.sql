@@ -65,7 +65,7 @@ by_target AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(p.complaints_with_its_phone_90d, 0) AS complaints_with_its_phone_90d,
     coalesce(p.complainants_with_its_phone_90d, 0) AS complainants_with_its_phone_90d,

@@ -58,7 +58,7 @@ per_intermediary AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     p.fee_payer_share_180d,
     p.fee_to_loan_ratio_180d,

@@ -7,7 +7,7 @@ WITH received AS (
     JOIN snapshot_days s ON s.day = utc_day(t.ts)
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(count(DISTINCT r.src_id), 0) AS distinct_payers_to_it_90d,
     coalesce(sum(r.amount), 0) AS amount_paid_to_it_90d,
@@ -15,4 +15,4 @@ SELECT
         AS phone_linked_accounts_paid_90d
 FROM intermediary_snapshots u
 LEFT JOIN received r ON r.intermediary_id = u.entity_id AND r.snapshot_date = u.snapshot_date
-GROUP BY ALL
+GROUP BY u.entity_key, u.snapshot_date, u.entity_id

@@ -53,7 +53,7 @@ per_intermediary AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(p.policies_sold_365d, 0) AS policies_sold_365d,
     p.client_surrender_rate_365d,

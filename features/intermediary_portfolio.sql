@@ -42,7 +42,7 @@ per_intermediary AS (
     GROUP BY ALL
 )
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     coalesce(p.referred_applications_90d, 0) AS referred_applications_90d,
     (coalesce(p.referred_applications_90d, 0) + 1.0)

@@ -1,7 +1,7 @@
 -- Who the intermediary is: its kind, licence and age. Conduct features only mean
 -- something against its kind (night calls for a collector, surrenders for an agent).
 SELECT
-    u.entity_id,
+    u.entity_key,
     u.snapshot_date,
     date_diff('day', i.registered_at, u.snapshot_date) AS intermediary_age_days,
     CASE WHEN i.licensed THEN 1 WHEN NOT i.licensed THEN 0 END AS licensed,

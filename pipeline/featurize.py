@@ -40,6 +40,11 @@ def timed(step: str) -> Iterator[None]:
 
 
 KEYS = ["entity_id", "snapshot_date"]
+# A family's rows are keyed by the entity's integer key (its id's rank, features/_views.sql)
+# and stored in ROW_ORDER: ids never enter the families' tables, and the families are lined
+# up side by side with no join (see aligned_view).
+FAMILY_KEYS = ["entity_key", "snapshot_date"]
+ROW_ORDER = "snapshot_date, entity_key"
 
 # The session's in-memory database of shared tables and families (see connect), and the
 # share of DuckDB's memory it may fill before what it holds is compressed (see store).
@@ -164,13 +169,25 @@ def available_families(entity: Entity, tables: frozenset[str]) -> tuple[list[Fam
     return usable, [f for f in families if f not in usable]
 
 
+@dataclass(frozen=True)
+class Aligned:
+    """A table with one row per row of its entity's ``<entity>_snapshots``, in ROW_ORDER
+    and keyed by FAMILY_KEYS, and the columns (SQL expressions) it adds to the features."""
+
+    table: str
+    columns: list[str]
+
+
 def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> str:
     """Build DuckDB view ``<entity>_features``: one row per entity and snapshot, with every
-    available family's features as DOUBLE (and any family's annotations, e.g. ``ring_id``).
+    available family's features as DOUBLE (and any family's annotations, e.g. ``ring_id``),
+    in ROW_ORDER (snapshot-major, ids ascending)."""
+    return aligned_view(clean, entity, family_parts(clean, entity, snapshots))
 
-    A view, not a table: the families are joined by whoever reads it (once), so writing
-    the features does not first copy ten million wide rows into another table.
-    """
+
+def family_parts(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> list[Aligned]:
+    """Run every available family of ``entity`` into its table: the features, as parts of
+    :func:`aligned_view`."""
     if (snapshots != snapshots.normalize()).any():
         raise ValueError("snapshots must be at midnight UTC: windows are counted in whole days")
     usable, _ = available_families(entity, clean.present)
@@ -181,17 +198,56 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
         with timed(f"family {family.name}"):
             materialize(clean, family)
         release_shared(clean, run_order[done:])
-    columns = [
-        f"CAST({family.name}.{name} AS DOUBLE) AS {name}"
-        for family in usable
-        for name in family.features
-    ] + [f"{family.name}.{name}" for family in usable for name in family.annotations]
-    first, *rest = [family.name for family in usable]
-    joins = " ".join(f"JOIN {name} USING (entity_id, snapshot_date)" for name in rest)
-    view = f"{entity}_features"
+    return [family_part(family) for family in usable]
+
+
+def family_part(family: Family) -> Aligned:
+    """A family's table, once materialized: its features as DOUBLE, then its annotations."""
+    return Aligned(
+        family.name,
+        [f"CAST({family.name}.{name} AS DOUBLE) AS {name}" for name in family.features]
+        + [f"{family.name}.{name}" for name in family.annotations],
+    )
+
+
+def aligned_view(
+    clean: CleanData, entity: Entity, parts: list[Aligned], *, name: str = "", where: str = ""
+) -> str:
+    """Create view ``name`` (default ``<entity>_features``): the entity's ids and snapshots,
+    then the columns of each part, row by row, optionally filtered by ``where``.
+
+    The parts are lined up by position (a POSITIONAL JOIN of tables): no hash tables of
+    fifteen million wide rows and no sort, and the rows come out in ROW_ORDER, the order the
+    features file keeps. Checked first, since a part out of line would give an entity
+    another's features.
+    """
+    spine = f"{entity}_spine"
+    if spine not in clean.shared:
+        store(
+            clean,
+            f"CREATE OR REPLACE TABLE {spine} AS "
+            f"SELECT {', '.join(FAMILY_KEYS)}, entity_id "
+            f"FROM {entity}_snapshots ORDER BY {ROW_ORDER}",
+        )
+        clean.shared[spine] = True
+    tables = " POSITIONAL JOIN ".join([spine, *(part.table for part in parts)])
+    out_of_line = " OR ".join(
+        f"{part.table}.{key} IS DISTINCT FROM {spine}.{key}"
+        for part in parts
+        for key in FAMILY_KEYS
+    )
+    [(misaligned,)] = clean.con.execute(
+        f"SELECT count(*) FILTER (WHERE {out_of_line or 'false'}) FROM {tables}"
+    ).fetchall()
+    if misaligned:
+        raise RuntimeError(f"{misaligned} rows of {entity} features are not in line with {spine}")
+    columns = [f"{spine}.entity_id", f"{spine}.snapshot_date"] + [
+        column for part in parts for column in part.columns
+    ]
+    view = name or f"{entity}_features"
     clean.con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {view} AS "
-        f"SELECT entity_id, snapshot_date, {', '.join(columns)} FROM {first} {joins}"
+        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(columns)} FROM {tables} "
+        + (f"WHERE {where}" if where else "")
     )
     return view
 
@@ -304,7 +360,7 @@ def materialize(clean: CleanData, family: Family) -> None:
         # The graph needs every node: computed once, this partition's rows read back.
         source = (
             f"SELECT * FROM {parquet_reader(clean.partition.shared_file(family.name))} "
-            "SEMI JOIN account_snapshots USING (entity_id, snapshot_date)"
+            "SEMI JOIN account_snapshots USING (entity_key, snapshot_date)"
         )
     elif family.engine == "graph":
         if "graph" not in clean.shared:
@@ -316,8 +372,12 @@ def materialize(clean: CleanData, family: Family) -> None:
         build_shared(clean, family)
         source = family.sql()
     with _hash_tables_on_aggregates(clean.con) if family.sparse else nullcontext():
-        store(clean, f"CREATE OR REPLACE TABLE {family.name} AS {source}")
+        store(
+            clean,
+            f"CREATE OR REPLACE TABLE {family.name} AS "
+            f"SELECT * FROM ({source}) ORDER BY {ROW_ORDER}",
+        )
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {family.name}").fetchall()]
-    expected = KEYS + family.features + list(family.annotations)
+    expected = FAMILY_KEYS + family.features + list(family.annotations)
     if columns != expected:
         raise RuntimeError(f"family {family.name} returns {columns}, catalog lists {expected}")

@@ -25,8 +25,12 @@ from distributed import get_worker
 from pipeline.dispatch import run_tasks
 from pipeline.featurize import (
     COUNTED_OVER_ALL,
+    FAMILY_KEYS,
+    ROW_ORDER,
     AccountPartition,
+    Aligned,
     CleanData,
+    aligned_view,
     available_families,
     build_shared,
     connect,
@@ -66,6 +70,16 @@ def extract_partition(task: FeatureTask) -> Path:
 
 
 def partitioned_account_table(
+    clean: CleanData, clean_dir: Path, snapshots: pd.DatetimeIndex, **how
+) -> str:
+    """What :func:`feature_table` builds, from partitions computed on Dask workers (``how``
+    as for :func:`partitioned_account_parts`)."""
+    return aligned_view(
+        clean, "account", partitioned_account_parts(clean, clean_dir, snapshots, **how)
+    )
+
+
+def partitioned_account_parts(
     clean: CleanData,
     clean_dir: Path,
     snapshots: pd.DatetimeIndex,
@@ -74,9 +88,9 @@ def partitioned_account_table(
     work: Path,
     scheduler: str,
     memory_gib: float,
-) -> str:
-    """Build DuckDB table ``account_features`` (what :func:`feature_table`'s view holds) from
-    ``partitions`` partitions computed on the Dask workers of ``scheduler``.
+) -> list[Aligned]:
+    """The account features as one part of :func:`aligned_view`: table ``account_partitions``,
+    ``partitions`` partitions computed on the Dask workers of ``scheduler``, in row order.
 
     ``work`` must be readable by every worker: tasks pass paths, not data.
     """
@@ -93,9 +107,15 @@ def partitioned_account_table(
         for number in range(partitions)
     ]
     run_tasks(tasks, scheduler=scheduler, work=extract_partition, doing="features")
-    parts = parquet_reader(*(task.output for task in tasks))
-    clean.con.execute(f"CREATE OR REPLACE TEMP TABLE account_features AS SELECT * FROM {parts}")
-    return "account_features"
+    table = "account_partitions"
+    clean.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+        f"SELECT k.account_key AS entity_key, p.* EXCLUDE (entity_id) "
+        f"FROM {parquet_reader(*(task.output for task in tasks))} p "
+        f"JOIN account_keys k ON k.account_id = p.entity_id ORDER BY {ROW_ORDER}"
+    )
+    columns = [c[0] for c in clean.con.execute(f"DESCRIBE {table}").fetchall()]
+    return [Aligned(table, [f"{table}.{c}" for c in columns if c not in FAMILY_KEYS])]
 
 
 def write_counted_over_all(clean: CleanData, snapshots: pd.DatetimeIndex, work: Path) -> None:

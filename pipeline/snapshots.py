@@ -37,14 +37,15 @@ def assign_splits(snapshots: pd.DatetimeIndex, cfg: SplitConfig) -> pd.Series:
     return pd.Series(np.repeat(SPLITS, counts), index=snapshots, name="split")
 
 
-def labelled_sql(features: str, entity: Entity, horizon_days: int) -> str:
-    """The rows of relation ``features`` with ``label`` (a case confirmed in
-    ``[s, s + horizon)``) and its typology, from the ``labels`` table, in DuckDB SQL.
+def label_sql(rows: str, entity: Entity, horizon_days: int) -> str:
+    """The rows of relation ``rows`` (``entity_id``, ``snapshot_date``, ...) with ``label`` (a
+    case confirmed in ``[s, s + horizon)``), its ``typology``, and ``known``, in DuckDB SQL.
 
-    Entities confirmed before ``s`` are known already, so they are not training rows at ``s``.
-    An entity counts from its first confirmation: a later case does not make it new again.
+    An entity confirmed before ``s`` is ``known`` already: not a training row at ``s``, which
+    the caller drops. An entity counts from its first confirmation: a later case does not
+    make it new again.
     """
-    within = f"c.confirmed_at < f.snapshot_date + to_days({int(horizon_days)})"
+    within = f"c.confirmed_at < r.snapshot_date + to_days({int(horizon_days)})"
     return f"""
     WITH first_case AS (
         SELECT entity_id, min(confirmed_at) AS confirmed_at,
@@ -53,8 +54,8 @@ def labelled_sql(features: str, entity: Entity, horizon_days: int) -> str:
         WHERE entity_type = '{entity}'
         GROUP BY entity_id
     )
-    SELECT f.*, CAST(coalesce({within}, false) AS TINYINT) AS label,
-           CASE WHEN {within} THEN c.typology END AS typology
-    FROM {features} f LEFT JOIN first_case c USING (entity_id)
-    WHERE c.confirmed_at IS NULL OR c.confirmed_at >= f.snapshot_date
+    SELECT r.*, CAST(coalesce({within}, false) AS TINYINT) AS label,
+           CASE WHEN {within} THEN c.typology END AS typology,
+           coalesce(c.confirmed_at < r.snapshot_date, false) AS known
+    FROM {rows} r LEFT JOIN first_case c USING (entity_id)
     """

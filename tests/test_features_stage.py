@@ -45,6 +45,27 @@ def test_training_snapshots_with_labels_and_splits(tiny_params, without_logins_a
     # Snapshot-major, so that a stage reading one split skips the others' row groups.
     assert accounts["snapshot_date"].is_monotonic_increasing
     assert accounts["typology"].notna().sum() == accounts["label"].sum()
+    for frame in (accounts, intermediaries):
+        keys = frame[["snapshot_date", "entity_id"]]
+        assert keys.equals(keys.sort_values(["snapshot_date", "entity_id"]))
+
+
+@pytest.mark.parametrize("entity", ["account", "intermediary"])
+def test_each_row_carries_its_own_label(entity, tiny_params, tiny_clean_dir, tmp_path):
+    """Labels are lined up with the features by position: each matches, row by row, the
+    entity's first confirmation as pandas reads it, and known cases have no rows."""
+    stage.run(tiny_params, clean=tiny_clean_dir, out=tmp_path, as_of=None)
+    rows = pd.read_parquet(
+        tmp_path / f"{'accounts' if entity == 'account' else 'intermediaries'}.parquet"
+    )
+    labels = pd.read_parquet(tiny_clean_dir / "labels.parquet")
+    first = labels[labels["entity_type"] == entity].groupby("entity_id")["confirmed_at"].min()
+    confirmed = rows["entity_id"].map(first)
+    horizon = pd.Timedelta(days=tiny_params.features.label_horizon_days)
+    assert not (confirmed < rows["snapshot_date"]).any()
+    expected = (confirmed < rows["snapshot_date"] + horizon).astype(int)
+    assert rows["label"].sum() > 0
+    assert (rows["label"] == expected).all()
 
 
 def test_one_scoring_snapshot_without_labels(tiny_params, tiny_clean_dir, tmp_path):

@@ -227,3 +227,17 @@ def test_sparse_families_build_their_hash_tables_on_their_few_rows(tiny_clean_di
         assert "RIGHT" not in str(plan), family.name
     [(disabled,)] = data.con.execute("SELECT current_setting('disabled_optimizers')").fetchall()
     assert disabled == ""
+
+
+def test_a_family_out_of_line_with_the_entity_rows_is_refused(tiny_clean_dir):
+    """Families are lined up by position: one whose rows are in another order would give
+    entities each other's features, so the view is not made."""
+    data = connect(tiny_clean_dir)
+    parts = featurize.family_parts(data, "account", pd.DatetimeIndex([SNAPSHOT]))
+    featurize.aligned_view(data, "account", parts)
+    flow = parts[1].table
+    data.con.execute(
+        f"CREATE OR REPLACE TABLE {flow} AS SELECT * FROM {flow} ORDER BY entity_key DESC"
+    )
+    with pytest.raises(RuntimeError, match="not in line"):
+        featurize.aligned_view(data, "account", parts)

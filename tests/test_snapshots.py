@@ -4,7 +4,7 @@ import pytest
 
 from pipeline.config import FeaturesConfig, SplitConfig
 from pipeline.errors import InputError
-from pipeline.snapshots import assign_splits, labelled_sql, training_snapshots
+from pipeline.snapshots import assign_splits, label_sql, training_snapshots
 from tests.conftest import utc
 
 
@@ -34,7 +34,8 @@ def label_rows(features: pd.DataFrame, labels: pd.DataFrame, entity, horizon_day
     con.execute("SET TimeZone = 'UTC'")
     con.register("features", features)
     con.register("labels", labels)
-    return con.sql(labelled_sql("features", entity, horizon_days)).df()
+    labelled = label_sql("features", entity, horizon_days)
+    return con.sql(f"SELECT * EXCLUDE (known) FROM ({labelled}) WHERE NOT known").df()
 
 
 def test_labels_look_forward_one_horizon_and_drop_known_cases():

@@ -10,18 +10,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.config import ENTITIES, TABLE_NAMES, Params
+from pipeline.config import ENTITIES, TABLE_NAMES, Entity, Params
 from pipeline.errors import InputError
 from pipeline.featurize import (
+    FAMILY_KEYS,
+    ROW_ORDER,
+    Aligned,
+    CleanData,
+    aligned_view,
     available_families,
     connect,
     data_window,
-    feature_table,
+    family_parts,
     timed,
 )
 from pipeline.io import atomic_dir
-from pipeline.partitioned_features import partitioned_account_table
-from pipeline.snapshots import assign_splits, labelled_sql, training_snapshots
+from pipeline.partitioned_features import partitioned_account_parts
+from pipeline.snapshots import assign_splits, label_sql, training_snapshots
 
 log = logging.getLogger(__name__)
 
@@ -58,31 +63,34 @@ def run(
     with atomic_dir(out) as staging:
         for entity in ENTITIES:
             if scheduler and entity == "account":
-                table = partitioned_account_table(
+                parts = partitioned_account_parts(
                     data, clean, snapshots,
                     partitions=params.features.partitions, work=staging / "_partitions",
                     scheduler=scheduler, memory_gib=params.features.duckdb_memory_gib,
                 )  # fmt: skip
             else:
-                table = feature_table(data, entity, snapshots)
-            rows_sql = f"SELECT * FROM {table}" if as_of else _labelled(table, entity, params)
+                parts = family_parts(data, entity, snapshots)
+            if as_of:
+                rows = aligned_view(data, entity, parts)
+            else:
+                labels = _label_part(data, entity, params)
+                rows = aligned_view(
+                    data, entity, [*parts, labels], where=f"NOT {labels.table}.known"
+                )
             path = staging / f"{TABLE_NAMES[entity]}.parquet"
-            # Snapshot-major: each row group then holds one snapshot, hence one split, and
-            # a stage reading only its splits skips the other row groups unread. One pass:
-            # the families are joined, labelled (training), sorted and written by this one
-            # statement.
-            with timed(f"{path.name} joined, labelled and written"):
-                [(rows,)] = data.con.execute(
-                    f"COPY ({rows_sql} ORDER BY snapshot_date, entity_id) "
-                    f"TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
+            # Snapshot-major, as the rows come: each row group then holds one snapshot, hence
+            # one split, and a stage reading only its splits skips the other row groups unread.
+            with timed(f"{path.name} lined up, labelled and written"):
+                [(count,)] = data.con.execute(
+                    f"COPY {rows} TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
                 ).fetchall()
             usable, missing = available_families(entity, data.present)
             manifest["entities"][entity] = {
-                "rows": rows,
+                "rows": count,
                 "families": [f.name for f in usable],
                 "missing_families": [f.name for f in missing],
             }
-            log.info("%s: %s rows over %s snapshots", entity, f"{rows:,}", len(snapshots))
+            log.info("%s: %s rows over %s snapshots", entity, f"{count:,}", len(snapshots))
         manifest["snapshots"] = [str(s.date()) for s in snapshots]
         if not as_of:
             manifest["splits"] = {str(s.date()): v for s, v in splits.items()}
@@ -90,7 +98,14 @@ def run(
         shutil.rmtree(staging / "_partitions", ignore_errors=True)
 
 
-def _labelled(table: str, entity: str, params: Params) -> str:
-    """The feature rows with label, typology and split; rows already known bad dropped."""
-    labelled = labelled_sql(table, entity, params.features.label_horizon_days)
-    return f"SELECT l.*, s.split FROM ({labelled}) l JOIN snapshot_splits s USING (snapshot_date)"
+def _label_part(data: CleanData, entity: Entity, params: Params) -> Aligned:
+    """Label, typology and split of every row, and whether the entity is known bad already
+    (such rows are dropped), in the order of the features."""
+    table = f"{entity}_labels"
+    labelled = label_sql(f"{entity}_snapshots", entity, params.features.label_horizon_days)
+    data.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+        f"SELECT {', '.join(FAMILY_KEYS)}, label, typology, split, known "
+        f"FROM ({labelled}) JOIN snapshot_splits USING (snapshot_date) ORDER BY {ROW_ORDER}"
+    )
+    return Aligned(table, [f"{table}.{name}" for name in ("label", "typology", "split")])
