@@ -21,7 +21,15 @@ import pandas as pd
 
 from pipeline.catalog import load_catalog
 from pipeline.config import load_params
-from pipeline.featurize import aligned_view, connect, data_window, family_part, materialize, prepare
+from pipeline.featurize import (
+    aligned_view,
+    connect,
+    data_window,
+    family_part,
+    materialize,
+    prepare,
+    put_in_row_order,
+)
 from pipeline.snapshots import training_snapshots
 
 
@@ -142,6 +150,7 @@ def ours(clean: Path, out: Path, params: Path) -> None:
     prepare(data, snapshots_of(clean, params))
     family = load_catalog()["account_activity"]
     materialize(data, family)
+    put_in_row_order(data, family.name)
     rows = aligned_view(data, "account", [family_part(family)])
     data.con.execute(f"COPY {rows} TO '{out.as_posix()}' (FORMAT parquet)")
 
