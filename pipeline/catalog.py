@@ -27,7 +27,7 @@ class Family:
     # The typology its features point to when they explain a score (none: profile, graph).
     points_to: str | None = None
     # Its features come from few entities: hash tables are built on them (featurize.py).
-    sparse: bool = False
+    hash_aggregates: bool = False
 
     @property
     def features(self) -> list[str]:
@@ -55,7 +55,7 @@ def load_catalog() -> dict[str, Family]:
             annotations=tuple(spec.get("annotations", ())),
             uses=tuple(spec.get("uses", ())),
             points_to=spec.get("points_to"),
-            sparse=spec.get("sparse", False),
+            hash_aggregates=spec.get("hash_aggregates", False),
         )
         for name, spec in raw.items()
     }

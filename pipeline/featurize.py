@@ -337,12 +337,12 @@ def build_shared(clean: CleanData, family: Family) -> None:
 
 @contextmanager
 def _hash_tables_on_aggregates(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """For a sparse family, keep DuckDB from flipping its LEFT JOINs of aggregates to all
-    entity snapshots. It estimates the aggregates high and builds its hash tables on the
-    snapshot rows instead: at a million accounts and 12 snapshots, 4 GiB of hash tables
-    for `account_policies` (out of memory at 5 GiB) against a few hundred MiB built on the
-    policy holders. Where most entities have rows (payments, logins), DuckDB's choice
-    stands: it was measured faster there."""
+    """For a family marked ``hash_aggregates``, keep DuckDB from flipping its LEFT JOINs of
+    aggregates to all entity snapshots. It estimates the aggregates high and builds its hash
+    tables on the snapshot rows instead: at a million accounts and 12 snapshots, 4 GiB of
+    hash tables for `account_policies` (out of memory at 5 GiB) against a few hundred MiB
+    built on the policy holders, and out of memory in `account_flow` too. Elsewhere
+    DuckDB's choice stands: it was measured faster for `account_activity`."""
     con.execute("SET disabled_optimizers = 'build_side_probe_side'")
     try:
         yield
@@ -381,7 +381,7 @@ def materialize(clean: CleanData, family: Family) -> None:
     else:
         build_shared(clean, family)
         source = family.sql()
-    with _hash_tables_on_aggregates(clean.con) if family.sparse else nullcontext():
+    with _hash_tables_on_aggregates(clean.con) if family.hash_aggregates else nullcontext():
         store(clean, f"CREATE OR REPLACE TABLE {family.name} AS {source}")
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {family.name}").fetchall()]
     expected = FAMILY_KEYS + family.features + list(family.annotations)

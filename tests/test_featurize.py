@@ -213,13 +213,13 @@ def test_shared_tables_are_dropped_once_no_family_left_reads_them(tiny_clean_dir
     assert "account_flows_30d" not in data.shared
 
 
-def test_sparse_families_build_their_hash_tables_on_their_few_rows(tiny_clean_dir):
-    """No LEFT JOIN of a sparse family is flipped to build on every account snapshot, and
-    the setting that says so ends with the family."""
+def test_marked_families_build_their_hash_tables_on_their_aggregates(tiny_clean_dir):
+    """No LEFT JOIN of a family marked hash_aggregates is flipped to build on every account
+    snapshot, and the setting that says so ends with the family."""
     data = connect(tiny_clean_dir)
     featurize.prepare(data, pd.DatetimeIndex([SNAPSHOT, utc("2025-08-01")]))
-    sparse = [f for f in load_catalog().values() if f.sparse]
-    assert {f.name for f in sparse} >= {"account_policies", "account_loans"}
+    sparse = [f for f in load_catalog().values() if f.hash_aggregates]
+    assert {f.name for f in sparse} >= {"account_policies", "account_loans", "account_flow"}
     for family in sparse:
         featurize.materialize(data, family)
         with featurize._hash_tables_on_aggregates(data.con):
