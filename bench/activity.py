@@ -21,15 +21,7 @@ import pandas as pd
 
 from pipeline.catalog import load_catalog
 from pipeline.config import load_params
-from pipeline.featurize import (
-    aligned_view,
-    connect,
-    data_window,
-    family_part,
-    materialize,
-    prepare,
-    put_in_row_order,
-)
+from pipeline.featurize import connect, data_window, materialize, prepare
 from pipeline.snapshots import training_snapshots
 
 
@@ -150,9 +142,12 @@ def ours(clean: Path, out: Path, params: Path) -> None:
     prepare(data, snapshots_of(clean, params))
     family = load_catalog()["account_activity"]
     materialize(data, family)
-    put_in_row_order(data, family.name)
-    rows = aligned_view(data, "account", [family_part(family)])
-    data.con.execute(f"COPY {rows} TO '{out.as_posix()}' (FORMAT parquet)")
+    # The ids back on, as the pandas versions write them; in no order, as theirs.
+    rows = (
+        f"SELECT k.account_id AS entity_id, f.* EXCLUDE (entity_key) FROM {family.name} f "
+        "JOIN account_keys k ON k.account_key = f.entity_key"
+    )
+    data.con.execute(f"COPY ({rows}) TO '{out.as_posix()}' (FORMAT parquet)")
 
 
 def main() -> None:
