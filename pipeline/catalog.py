@@ -26,7 +26,8 @@ class Family:
     uses: tuple[str, ...] = ()
     # The typology its features point to when they explain a score (none: profile, graph).
     points_to: str | None = None
-    # Its features come from few entities: hash tables are built on them (featurize.py).
+    # Its joins build their hash tables on its aggregates, not on the entity rows
+    # (features/catalog.yaml, featurize.py).
     hash_aggregates: bool = False
 
     @property

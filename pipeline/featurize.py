@@ -220,11 +220,9 @@ def family_part(family: Family) -> Aligned:
     )
 
 
-def aligned_view(
-    clean: CleanData, entity: Entity, parts: list[Aligned], *, name: str = "", where: str = ""
-) -> str:
-    """Create view ``name`` (default ``<entity>_features``): the entity's ids and snapshots,
-    then the columns of each part, row by row, optionally filtered by ``where``.
+def aligned_view(clean: CleanData, entity: Entity, parts: list[Aligned], *, where: str = "") -> str:
+    """Create view ``<entity>_features``: the entity's ids and snapshots, then the columns of
+    each part, row by row, optionally filtered by ``where``.
 
     The parts are lined up by position (a POSITIONAL JOIN of tables): no hash tables of
     fifteen million wide rows and no sort, and the rows come out in ROW_ORDER, the order the
@@ -254,7 +252,7 @@ def aligned_view(
     columns = [f"{spine}.entity_id", f"{spine}.snapshot_date"] + [
         column for part in parts for column in part.columns
     ]
-    view = name or f"{entity}_features"
+    view = f"{entity}_features"
     clean.con.execute(
         f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(columns)} FROM {tables} "
         + (f"WHERE {where}" if where else "")
