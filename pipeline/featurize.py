@@ -359,7 +359,8 @@ def store(clean: CleanData, sql: str) -> None:
     clean.con.execute(sql)
     [(used,)] = clean.con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
     if used > COMPRESS_FROM_SHARE * clean.memory_gib * 2**30:
-        clean.con.execute(f"CHECKPOINT {WORK}")
+        with timed(f"work tables compressed at {used / 2**30:.1f} GiB"):
+            clean.con.execute(f"CHECKPOINT {WORK}")
 
 
 def materialize(clean: CleanData, family: Family) -> None:
