@@ -202,13 +202,16 @@ def family_parts(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) 
     # million accounts and 12 snapshots.
     with timed(f"{entity} families put in row order"):
         for family in usable:
-            put_in_row_order(clean, family.name)
+            store_in_row_order(clean, family.name, f"SELECT * FROM {family.name}")
     return [family_part(family) for family in usable]
 
 
-def put_in_row_order(clean: CleanData, table: str) -> None:
-    """Store a family's table again, in ROW_ORDER."""
-    store(clean, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY {ROW_ORDER}")
+def store_in_row_order(clean: CleanData, table: str, source: str) -> None:
+    """Store query ``source`` as table ``table``, in ROW_ORDER: a part of :func:`aligned_view`."""
+    store(
+        clean,
+        f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({source}) ORDER BY {ROW_ORDER}",
+    )
 
 
 def family_part(family: Family) -> Aligned:
@@ -231,12 +234,8 @@ def aligned_view(clean: CleanData, entity: Entity, parts: list[Aligned], *, wher
     """
     spine = f"{entity}_spine"
     if spine not in clean.shared:
-        store(
-            clean,
-            f"CREATE OR REPLACE TABLE {spine} AS "
-            f"SELECT {', '.join(FAMILY_KEYS)}, entity_id "
-            f"FROM {entity}_snapshots ORDER BY {ROW_ORDER}",
-        )
+        keys = ", ".join(FAMILY_KEYS)
+        store_in_row_order(clean, spine, f"SELECT {keys}, entity_id FROM {entity}_snapshots")
         clean.shared[spine] = True
     tables = " POSITIONAL JOIN ".join([spine, *(part.table for part in parts)])
     out_of_line = " OR ".join(

@@ -26,7 +26,6 @@ from pipeline.dispatch import run_tasks
 from pipeline.featurize import (
     COUNTED_OVER_ALL,
     FAMILY_KEYS,
-    ROW_ORDER,
     AccountPartition,
     Aligned,
     CleanData,
@@ -39,6 +38,7 @@ from pipeline.featurize import (
     parquet_reader,
     prepare,
     shared_file,
+    store_in_row_order,
 )
 from pipeline.io import atomic_file
 
@@ -108,11 +108,12 @@ def partitioned_account_parts(
     ]
     run_tasks(tasks, scheduler=scheduler, work=extract_partition, doing="features")
     table = "account_partitions"
-    clean.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+    store_in_row_order(
+        clean,
+        table,
         f"SELECT k.account_key AS entity_key, p.* EXCLUDE (entity_id) "
         f"FROM {parquet_reader(*(task.output for task in tasks))} p "
-        f"JOIN account_keys k ON k.account_id = p.entity_id ORDER BY {ROW_ORDER}"
+        "JOIN account_keys k ON k.account_id = p.entity_id",
     )
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {table}").fetchall()]
     return [Aligned(table, [f"{table}.{c}" for c in columns if c not in FAMILY_KEYS])]

@@ -14,7 +14,6 @@ from pipeline.config import ENTITIES, TABLE_NAMES, Entity, Params
 from pipeline.errors import InputError
 from pipeline.featurize import (
     FAMILY_KEYS,
-    ROW_ORDER,
     Aligned,
     CleanData,
     aligned_view,
@@ -22,6 +21,7 @@ from pipeline.featurize import (
     connect,
     data_window,
     family_parts,
+    store_in_row_order,
     timed,
 )
 from pipeline.io import atomic_dir
@@ -103,9 +103,10 @@ def _label_part(data: CleanData, entity: Entity, params: Params) -> Aligned:
     (such rows are dropped), in the order of the features."""
     table = f"{entity}_labels"
     labelled = label_sql(f"{entity}_snapshots", entity, params.features.label_horizon_days)
-    data.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+    store_in_row_order(
+        data,
+        table,
         f"SELECT {', '.join(FAMILY_KEYS)}, label, typology, split, known "
-        f"FROM ({labelled}) JOIN snapshot_splits USING (snapshot_date) ORDER BY {ROW_ORDER}"
+        f"FROM ({labelled}) JOIN snapshot_splits USING (snapshot_date)",
     )
     return Aligned(table, [f"{table}.{name}" for name in ("label", "typology", "split")])
