@@ -198,10 +198,10 @@ def family_parts(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) 
         with timed(f"family {family.name}"):
             materialize(clean, family)
         release_shared(clean, run_order[done:])
-    # Sorted once the shared tables are gone: sorting beside them ran out of memory at a
-    # million accounts and 12 snapshots.
-    with timed(f"{entity} families put in row order"):
-        for family in usable:
+        # Sorted by a statement of its own, once the shared tables it read are dropped:
+        # sorting inside the family's statement, beside its hash tables, ran out of memory
+        # at a million accounts and 12 snapshots. Only the sorted table is compressed.
+        with timed(f"family {family.name} put in row order"):
             store_in_row_order(clean, family.name, f"SELECT * FROM {family.name}")
     return [family_part(family) for family in usable]
 
@@ -363,7 +363,8 @@ def store(clean: CleanData, sql: str) -> None:
 
 
 def materialize(clean: CleanData, family: Family) -> None:
-    """Run one family into a table of its name, checking its columns against the catalog."""
+    """Run one family into a table of its name, in no particular order, checking its
+    columns against the catalog."""
     if family.engine == "graph" and clean.partition:
         # The graph needs every node: computed once, this partition's rows read back.
         source = (
@@ -379,8 +380,9 @@ def materialize(clean: CleanData, family: Family) -> None:
     else:
         build_shared(clean, family)
         source = family.sql()
+    # Not compressed yet (see store): its rows are stored once more in row order.
     with _hash_tables_on_aggregates(clean.con) if family.hash_aggregates else nullcontext():
-        store(clean, f"CREATE OR REPLACE TABLE {family.name} AS {source}")
+        clean.con.execute(f"CREATE OR REPLACE TABLE {family.name} AS {source}")
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {family.name}").fetchall()]
     expected = FAMILY_KEYS + family.features + list(family.annotations)
     if columns != expected:
