@@ -30,6 +30,8 @@ import pyarrow as pa
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from pipeline.timing import timed
+
 # Numpy columns by name: a snapshot's query rows, or its features.
 Columns = dict[str, np.ndarray]
 
@@ -193,13 +195,16 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     Each snapshot's rows go into DuckDB as soon as they and the earlier snapshots' are
     computed, so Python holds a few snapshots' graphs at a time, not all of them.
     """
-    con.execute(_NODES_SQL)
-    con.execute(_SIGHTINGS_SQL)
+    with timed("graph nodes and sightings"):
+        con.execute(_NODES_SQL)
+        con.execute(_SIGHTINGS_SQL)
     [(n,)] = con.execute("SELECT count(*) FROM graph_nodes").fetchall()
     query = "SELECT epoch_us(snapshot_date) AS snapshot_us FROM snapshots ORDER BY 1"
     snapshots = con.execute(query).fetchnumpy()["snapshot_us"]
-    links = _by_snapshot(con, _LINKS_SQL, snapshots)
-    flows = _by_snapshot(con, _FLOWS_SQL, snapshots)
+    with timed("graph links"):
+        links = _by_snapshot(con, _LINKS_SQL, snapshots)
+    with timed("graph flows"):
+        flows = _by_snapshot(con, _FLOWS_SQL, snapshots)
     known_bad = _by_snapshot(con, _KNOWN_BAD_SQL, snapshots)
     columns = ", ".join(f"{name} DOUBLE" for name in FEATURES)
     con.execute(
@@ -210,13 +215,14 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     # Snapshots are independent: two at a time, since the sparse products and most of numpy
     # release the GIL. Rows go into DuckDB in snapshot order as each is ready.
     roots = []
-    with ThreadPoolExecutor(max_workers=GRAPH_THREADS) as pool:
+    with timed("graph features of every snapshot"), ThreadPoolExecutor(GRAPH_THREADS) as pool:
         computed = pool.map(partial(_snapshot_features, n), links, flows, known_bad)
         for snapshot, graph in zip(snapshots, computed, strict=True):
             rows = {"snapshot_us": np.full(n, snapshot), "node": np.arange(n)} | graph
             _insert(con, "graph_features", rows)
             roots.append(graph["ring_root"][graph["ring_size"] > 1])
-    _store_ring_names(con, np.unique(np.concatenate(roots)))
+    with timed("graph rings named"):
+        _store_ring_names(con, np.unique(np.concatenate(roots)))
 
 
 def _store_ring_names(con: duckdb.DuckDBPyConnection, roots: np.ndarray) -> None:

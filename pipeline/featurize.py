@@ -8,10 +8,8 @@ decides whether the result becomes a pandas frame or goes straight to Parquet.
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -27,17 +25,7 @@ from pipeline.config import Entity
 from pipeline.contract import TABLES
 from pipeline.errors import InputError
 from pipeline.partitions import partition_of
-
-log = logging.getLogger(__name__)
-
-
-@contextmanager
-def timed(step: str) -> Iterator[None]:
-    """Log how long a step of the extraction took: the profile of a run, read off its log."""
-    started = time.perf_counter()
-    yield
-    log.info("%s: %.1f s", step, time.perf_counter() - started)
-
+from pipeline.timing import timed
 
 KEYS = ["entity_id", "snapshot_date"]
 # A family's rows are keyed by the entity's integer key (its id's rank, features/_views.sql)

@@ -22,11 +22,11 @@ from pipeline.featurize import (
     data_window,
     family_parts,
     store_in_row_order,
-    timed,
 )
 from pipeline.io import atomic_dir
 from pipeline.partitioned_features import partitioned_account_parts
 from pipeline.snapshots import assign_splits, label_sql, training_snapshots
+from pipeline.timing import timed
 
 log = logging.getLogger(__name__)
 
