@@ -188,9 +188,12 @@ def family_parts(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) 
         release_shared(clean, run_order[done:])
         # Sorted by a statement of its own, once the shared tables it read are dropped:
         # sorting inside the family's statement, beside its hash tables, ran out of memory
-        # at a million accounts and 12 snapshots. Only the sorted table is compressed.
+        # at a million accounts and 12 snapshots. Only the sorted table is compressed. The
+        # features become DOUBLE here, in parallel, rather than in the line-up, which reads
+        # the families on one thread.
         with timed(f"family {family.name} put in row order"):
-            store_in_row_order(clean, family.name, f"SELECT * FROM {family.name}")
+            rows = ", ".join(stored_columns(family))
+            store_in_row_order(clean, family.name, f"SELECT {rows} FROM {family.name}")
     return [family_part(family) for family in usable]
 
 
@@ -202,13 +205,17 @@ def store_in_row_order(clean: CleanData, table: str, source: str) -> None:
     )
 
 
+def stored_columns(family: Family) -> list[str]:
+    """What is kept of a family's rows for the line-up: its keys, its features as DOUBLE,
+    its annotations."""
+    features = [f"CAST({name} AS DOUBLE) AS {name}" for name in family.features]
+    return [*FAMILY_KEYS, *features, *family.annotations]
+
+
 def family_part(family: Family) -> Aligned:
-    """A family's table, once materialized: its features as DOUBLE, then its annotations."""
-    return Aligned(
-        family.name,
-        [f"CAST({family.name}.{name} AS DOUBLE) AS {name}" for name in family.features]
-        + [f"{family.name}.{name}" for name in family.annotations],
-    )
+    """A family's table once stored in row order (its :func:`stored_columns`)."""
+    names = [*family.features, *family.annotations]
+    return Aligned(family.name, [f"{family.name}.{name}" for name in names])
 
 
 def aligned_view(clean: CleanData, entity: Entity, parts: list[Aligned], *, where: str = "") -> str:
