@@ -10,15 +10,12 @@ CREATE OR REPLACE TABLE account_flows_30d AS
 WITH scoped AS (
     SELECT k.* FROM account_keys k SEMI JOIN account_scope USING (account_key)
 ),
-payments AS (
-    SELECT ts, amount, hash(src_id) AS payer, hash(dst_id) AS payee FROM payments_within(31)
-),
 sides AS (
-    SELECT k.account_key, r.ts, r.amount, false AS incoming, r.payee AS counterparty
-    FROM payments r JOIN scoped k ON k.account_hash = r.payer
+    SELECT k.account_key, r.ts, r.amount, false AS incoming, hash(r.dst_id) AS counterparty
+    FROM payments_within(31) r JOIN scoped k ON k.account_id = r.src_id
     UNION ALL
-    SELECT k.account_key, r.ts, r.amount, true, r.payer
-    FROM payments r JOIN scoped k ON k.account_hash = r.payee
+    SELECT k.account_key, r.ts, r.amount, true, hash(r.src_id)
+    FROM payments_within(31) r JOIN scoped k ON k.account_id = r.dst_id
 ),
 -- Time in microseconds (epoch_us): integer arithmetic, where the same on TIMESTAMPTZ goes
 -- through the ICU calendar at several times the cost per payment.

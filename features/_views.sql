@@ -32,13 +32,8 @@ FROM snapshots, range(1, 91) AS r(k);
 -- A compact integer key per account and per intermediary, numbered in the order of their
 -- ids: the big per-account tables below and every family's rows are keyed by it, as
 -- hashing, sorting and storing 32-character pseudonyms costs several times more.
--- `account_hash`, the id's 64-bit hash, is what the payments are joined on: a hash table of
--- integers instead of strings, a third faster. Two ids sharing a hash would merge their
--- payments; among a few million ids the chance that any two do is below one in a million
--- (the counterparties are counted by hash already).
 CREATE OR REPLACE TEMP TABLE account_keys AS
-SELECT account_id, CAST(row_number() OVER (ORDER BY account_id) AS INTEGER) AS account_key,
-       hash(account_id) AS account_hash
+SELECT account_id, CAST(row_number() OVER (ORDER BY account_id) AS INTEGER) AS account_key
 FROM accounts;
 
 CREATE OR REPLACE TEMP TABLE intermediary_keys AS
