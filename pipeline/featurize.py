@@ -375,7 +375,8 @@ def materialize(clean: CleanData, family: Family) -> None:
     else:
         build_shared(clean, family)
         source = family.sql()
-    # Not compressed yet (see store): its rows are stored once more in row order.
+    # Not compressed (see store): family_parts stores it again in row order, and only that
+    # copy is compressed.
     with _hash_tables_on_aggregates(clean.con) if family.hash_aggregates else nullcontext():
         clean.con.execute(f"CREATE OR REPLACE TABLE {family.name} AS {source}")
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {family.name}").fetchall()]
