@@ -160,7 +160,7 @@ def available_families(entity: Entity, tables: frozenset[str]) -> tuple[list[Fam
 @dataclass(frozen=True)
 class Aligned:
     """A table with one row per row of its entity's ``<entity>_snapshots``, in ROW_ORDER
-    and keyed by FAMILY_KEYS, and the columns (SQL expressions) it adds to the features."""
+    and keyed by FAMILY_KEYS, and the names of the columns it adds to the features."""
 
     table: str
     columns: list[str]
@@ -214,8 +214,7 @@ def stored_columns(family: Family) -> list[str]:
 
 def family_part(family: Family) -> Aligned:
     """A family's table once stored in row order (its :func:`stored_columns`)."""
-    names = [*family.features, *family.annotations]
-    return Aligned(family.name, [f"{family.name}.{name}" for name in names])
+    return Aligned(family.name, [*family.features, *family.annotations])
 
 
 def aligned_view(clean: CleanData, entity: Entity, parts: list[Aligned], *, where: str = "") -> str:
@@ -244,7 +243,7 @@ def aligned_view(clean: CleanData, entity: Entity, parts: list[Aligned], *, wher
     if misaligned:
         raise RuntimeError(f"{misaligned} rows of {entity} features are not in line with {spine}")
     columns = [f"{spine}.entity_id", f"{spine}.snapshot_date"] + [
-        column for part in parts for column in part.columns
+        f"{part.table}.{column}" for part in parts for column in part.columns
     ]
     view = f"{entity}_features"
     clean.con.execute(

@@ -116,7 +116,7 @@ def partitioned_account_parts(
         "JOIN account_keys k ON k.account_id = p.entity_id",
     )
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {table}").fetchall()]
-    return [Aligned(table, [f"{table}.{c}" for c in columns if c not in FAMILY_KEYS])]
+    return [Aligned(table, [c for c in columns if c not in FAMILY_KEYS])]
 
 
 def write_counted_over_all(clean: CleanData, snapshots: pd.DatetimeIndex, work: Path) -> None:

@@ -112,4 +112,4 @@ def _label_part(data: CleanData, entity: Entity, params: Params) -> Aligned:
         f"SELECT {', '.join(FAMILY_KEYS)}, label, typology, split, known "
         f"FROM ({labelled}) JOIN snapshot_splits USING (snapshot_date)",
     )
-    return Aligned(table, [f"{table}.{name}" for name in ("label", "typology", "split")])
+    return Aligned(table, ["label", "typology", "split"])
