@@ -149,11 +149,13 @@ shared AS (
 sharers AS (
     SELECT x.* FROM graph_sightings x SEMI JOIN shared USING (snapshot_date, kind, value)
 )
-SELECT DISTINCT epoch_us(a.snapshot_date) AS snapshot_us, a.node AS left_node, b.node AS right_node
+-- A pair sharing several values comes once per value, and in no order within its snapshot:
+-- the adjacency matrix built from the pairs is the same either way.
+SELECT epoch_us(a.snapshot_date) AS snapshot_us, a.node AS left_node, b.node AS right_node
 FROM sharers a
 JOIN sharers b USING (snapshot_date, kind, value)
 WHERE a.node < b.node
-ORDER BY ALL
+ORDER BY snapshot_us
 """
 
 # Payments between customers and intermediaries, last 30 days, from the account flows: an
@@ -344,23 +346,36 @@ def _pagerank(
     """PageRank of the weighted payment graph by power iteration.
 
     Written out rather than taken from igraph, whose solver differs in the last bits from
-    run to run: features must be bit-identical for models to be.
+    run to run: features must be bit-identical for models to be. Only the nodes on some
+    payment are iterated: the others (two in five) pay no one and are paid by no one, so
+    each gets the same share, carried as one number.
     """
-    paid_out = np.bincount(src, weights=weight, minlength=n)
-    transition = sp.csr_array((weight / paid_out[src], (dst, src)), shape=(n, n))
-    sinks = np.flatnonzero(paid_out == 0)
-    rank = np.full(n, 1.0 / n)
+    on_payment = np.zeros(n, dtype=bool)
+    on_payment[src] = on_payment[dst] = True
+    nodes = np.flatnonzero(on_payment)
+    position = np.cumsum(on_payment) - 1
+    src, dst, m, idle = position[src], position[dst], len(nodes), n - len(nodes)
+    paid_out = np.bincount(src, weights=weight, minlength=m)
+    transition = sp.csr_array((weight / paid_out[src], (dst, src)), shape=(m, m))
+    # Money that reaches a node paying nobody is spread evenly (the usual convention).
+    sinks = (paid_out == 0).astype(np.float64)
+    rank, idle_rank = np.full(m, 1.0 / n), 1.0 / n
+    difference = np.empty(m)
     for _ in range(100):
-        # Money that reaches an account paying nobody is spread evenly (the usual convention).
+        spread = (rank @ sinks + idle * idle_rank) / n
         updated = transition @ rank
-        updated += rank[sinks].sum() / n
+        updated += spread
         updated *= damping
         updated += (1 - damping) / n
-        converged = np.abs(updated - rank).sum() < 1e-8
-        rank = updated
-        if converged:
+        idle_updated = damping * spread + (1 - damping) / n
+        np.subtract(updated, rank, out=difference)
+        change = np.abs(difference, out=difference).sum() + idle * abs(idle_updated - idle_rank)
+        rank, idle_rank = updated, idle_updated
+        if change < 1e-8:
             break
-    return rank
+    ranks = np.full(n, idle_rank)
+    ranks[nodes] = rank
+    return ranks
 
 
 def _adjacency(n: int, left: np.ndarray, right: np.ndarray) -> sp.csr_array:
