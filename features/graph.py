@@ -347,8 +347,8 @@ def _pagerank(
 
     Written out rather than taken from igraph, whose solver differs in the last bits from
     run to run: features must be bit-identical for models to be. Only the nodes on some
-    payment are iterated: the others (two in five) pay no one and are paid by no one, so
-    each gets the same share, carried as one number.
+    payment are iterated: the others (about two in five in the simulated worlds) pay no one
+    and are paid by no one, so each gets the same share, carried as one number.
     """
     on_payment = np.zeros(n, dtype=bool)
     on_payment[src] = on_payment[dst] = True
@@ -358,11 +358,12 @@ def _pagerank(
     paid_out = np.bincount(src, weights=weight, minlength=m)
     transition = sp.csr_array((weight / paid_out[src], (dst, src)), shape=(m, m))
     # Money that reaches a node paying nobody is spread evenly (the usual convention).
-    sinks = (paid_out == 0).astype(np.float64)
+    sinks = np.flatnonzero(paid_out == 0)
     rank, idle_rank = np.full(m, 1.0 / n), 1.0 / n
     difference = np.empty(m)
     for _ in range(100):
-        spread = (rank @ sinks + idle * idle_rank) / n
+        # Summed by numpy, not BLAS, whose threads may split the sum differently.
+        spread = (rank[sinks].sum() + idle * idle_rank) / n
         updated = transition @ rank
         updated += spread
         updated *= damping
