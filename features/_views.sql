@@ -13,9 +13,12 @@ CREATE OR REPLACE TEMP MACRO utc_hour(ts) AS CAST(epoch_us(ts) // 3600000000 % 2
 
 -- Whether an event can fall in a window of `days` before some snapshot: the big event
 -- tables are read through it, so that scoring one snapshot does not read a whole year.
+-- The first and last cut-off are constants (`first_cutoff()`, `last_cutoff()`, set with the
+-- snapshots, pipeline/featurize.py): DuckDB pushes a comparison with a constant into the
+-- Parquet scan, which then skips the rows out of reach before decoding their identifiers;
+-- a comparison with a subquery on `snapshots` it applied only after the joins.
 CREATE OR REPLACE TEMP MACRO within_reach(ts, days) AS
-    ts >= (SELECT min(snapshot_date) FROM snapshots) - to_days(CAST(days AS INTEGER))
-    AND ts < (SELECT max(snapshot_date) FROM snapshots);
+    ts >= first_cutoff() - to_days(CAST(days AS INTEGER)) AND ts < last_cutoff();
 
 -- The payments that can fall in such a window: families joining the payments on other
 -- conditions (a surrender, a disbursal) read these.

@@ -293,6 +293,10 @@ def prepare(clean: CleanData, snapshots: pd.DatetimeIndex) -> None:
     if clean.shared.get("snapshots") != key:
         clean.shared.clear()
         clean.con.register("snapshots", pd.DataFrame({"snapshot_date": snapshots}))
+        for name, cutoff in (("first_cutoff", snapshots.min()), ("last_cutoff", snapshots.max())):
+            clean.con.execute(
+                f"CREATE OR REPLACE TEMP MACRO {name}() AS TIMESTAMPTZ '{cutoff.isoformat()}'"
+            )
         clean.con.execute(views_sql())
         if clean.partition:
             _narrow_scope(clean.con, clean.partition)
