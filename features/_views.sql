@@ -65,9 +65,11 @@ CREATE OR REPLACE TEMP TABLE account_scope AS SELECT account_key FROM account_ke
 
 -- The rows of each entity type: one per entity and snapshot at which it exists. Families
 -- return one row per row here, keyed by `entity_key` (pipeline/featurize.py keeps them in
--- the order of these rows and lines them up side by side).
+-- the order of these rows and lines them up side by side). With the account's opening, which
+-- families would otherwise join on the account's id again.
 CREATE OR REPLACE TEMP VIEW account_snapshots AS
-SELECT a.account_id AS entity_id, k.account_key AS entity_key, k.account_key, s.snapshot_date
+SELECT a.account_id AS entity_id, k.account_key AS entity_key, k.account_key, s.snapshot_date,
+       a.opened_at
 FROM accounts a JOIN account_keys k USING (account_id) SEMI JOIN account_scope USING (account_key)
 CROSS JOIN snapshots s
 WHERE a.opened_at IS NULL OR a.opened_at < s.snapshot_date;

@@ -17,7 +17,7 @@ WITH per_account AS (
 SELECT
     u.entity_key,
     u.snapshot_date,
-    date_diff('day', a.opened_at, u.snapshot_date) AS account_age_days,
+    date_diff('day', u.opened_at, u.snapshot_date) AS account_age_days,
     coalesce(p.txn_count_30d, 0) AS txn_count_30d,
     coalesce(p.amount_in_30d, 0) AS amount_in_30d,
     coalesce(p.amount_out_30d, 0) AS amount_out_30d,
@@ -26,5 +26,4 @@ SELECT
     coalesce(p.active_days_30d, 0) AS active_days_30d,
     coalesce(p.max_txns_one_hour_30d, 0) AS max_txns_one_hour_30d
 FROM account_snapshots u
-JOIN accounts a ON a.account_id = u.entity_id
 LEFT JOIN per_account p ON p.account_key = u.account_key AND p.snapshot_date = u.snapshot_date
