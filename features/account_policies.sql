@@ -64,7 +64,6 @@ SELECT
     capped(coalesce(o.sent_90d, 0) / nullif(p.refunds_90d, 0), 1) AS refund_sent_on_share_90d,
     coalesce(r.payers, 0) AS payers_after_surrender_30d
 FROM account_snapshots u
-JOIN account_persons pe ON pe.account_id = u.entity_id
-LEFT JOIN per_person p ON p.person_id = pe.person_id AND p.snapshot_date = u.snapshot_date
-LEFT JOIN sent_on o ON o.person_id = pe.person_id AND o.snapshot_date = u.snapshot_date
+LEFT JOIN per_person p ON p.person_id = u.person_id AND p.snapshot_date = u.snapshot_date
+LEFT JOIN sent_on o ON o.person_id = u.person_id AND o.snapshot_date = u.snapshot_date
 LEFT JOIN received r ON r.account_id = u.entity_id AND r.snapshot_date = u.snapshot_date
