@@ -289,6 +289,8 @@ def prepare(clean: CleanData, snapshots: pd.DatetimeIndex) -> None:
 
     Shared tables (``uses`` in the catalog) follow when a family first needs them.
     """
+    if snapshots.empty:
+        raise ValueError("no snapshots to compute features for")
     key = tuple(snapshots)
     if clean.shared.get("snapshots") != key:
         clean.shared.clear()

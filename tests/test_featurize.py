@@ -241,3 +241,13 @@ def test_a_family_out_of_line_with_the_entity_rows_is_refused(tiny_clean_dir):
     )
     with pytest.raises(RuntimeError, match="not in line"):
         featurize.aligned_view(data, "account", parts)
+
+
+def test_snapshots_must_be_given_at_midnight(tiny_clean_dir):
+    """Windows count whole days, and the reach of the event tables is set from the first
+    and last snapshot: neither means anything without snapshots at midnight UTC."""
+    data = connect(tiny_clean_dir)
+    with pytest.raises(ValueError, match="no snapshots"):
+        compute_features(data, "account", pd.DatetimeIndex([], tz="UTC"))
+    with pytest.raises(ValueError, match="midnight"):
+        compute_features(data, "account", pd.DatetimeIndex([SNAPSHOT + pd.Timedelta(hours=3)]))

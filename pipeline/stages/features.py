@@ -70,7 +70,7 @@ def run(
                 )  # fmt: skip
             else:
                 parts = family_parts(data, entity, snapshots)
-            with timed(f"{entity} rows labelled and checked in line"):
+            with timed(f"{entity} rows labelled (training) and checked in line"):
                 if as_of:
                     rows = aligned_view(data, entity, parts)
                 else:
