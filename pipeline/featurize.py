@@ -176,8 +176,6 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
 def family_parts(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> list[Aligned]:
     """Run every available family of ``entity`` into its table: the features, as parts of
     :func:`aligned_view`."""
-    if (snapshots != snapshots.normalize()).any():
-        raise ValueError("snapshots must be at midnight UTC: windows are counted in whole days")
     usable, _ = available_families(entity, clean.present)
     prepare(clean, snapshots)
     run_order = sorted(usable, key=_shared_tables_first)
@@ -291,6 +289,8 @@ def prepare(clean: CleanData, snapshots: pd.DatetimeIndex) -> None:
     """
     if snapshots.empty:
         raise ValueError("no snapshots to compute features for")
+    if (snapshots != snapshots.normalize()).any():
+        raise ValueError("snapshots must be at midnight UTC: windows are counted in whole days")
     key = tuple(snapshots)
     if clean.shared.get("snapshots") != key:
         clean.shared.clear()
