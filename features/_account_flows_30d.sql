@@ -10,12 +10,14 @@ CREATE OR REPLACE TABLE account_flows_30d AS
 WITH scoped AS (
     SELECT k.* FROM account_keys k SEMI JOIN account_scope USING (account_key)
 ),
+-- Both sides from one read of the payments (each payment paired with both values of
+-- `incoming`): a UNION ALL of two joins decoded the Parquet file twice.
 sides AS (
-    SELECT k.account_key, r.ts, r.amount, false AS incoming, hash(r.dst_id) AS counterparty
-    FROM payments_within(31) r JOIN scoped k ON k.account_id = r.src_id
-    UNION ALL
-    SELECT k.account_key, r.ts, r.amount, true, hash(r.src_id)
-    FROM payments_within(31) r JOIN scoped k ON k.account_id = r.dst_id
+    SELECT k.account_key, r.ts, r.amount, s.incoming,
+           hash(CASE WHEN s.incoming THEN r.src_id ELSE r.dst_id END) AS counterparty
+    FROM payments_within(31) r
+    CROSS JOIN (VALUES (false), (true)) AS s(incoming)
+    JOIN scoped k ON k.account_id = CASE WHEN s.incoming THEN r.dst_id ELSE r.src_id END
 ),
 -- Time in microseconds (epoch_us): integer arithmetic, where the same on TIMESTAMPTZ goes
 -- through the ICU calendar at several times the cost per payment.

@@ -17,7 +17,7 @@ WITH per_account AS (
 SELECT
     u.entity_key,
     u.snapshot_date,
-    date_diff('day', u.opened_at, u.snapshot_date) AS account_age_days,
+    utc_day(u.snapshot_date) - utc_day(u.opened_at) AS account_age_days,
     coalesce(p.txn_count_30d, 0) AS txn_count_30d,
     coalesce(p.amount_in_30d, 0) AS amount_in_30d,
     coalesce(p.amount_out_30d, 0) AS amount_out_30d,

@@ -3,7 +3,7 @@
 SELECT
     u.entity_key,
     u.snapshot_date,
-    date_diff('day', i.registered_at, u.snapshot_date) AS intermediary_age_days,
+    utc_day(u.snapshot_date) - utc_day(i.registered_at) AS intermediary_age_days,
     CASE WHEN i.licensed THEN 1 WHEN NOT i.licensed THEN 0 END AS licensed,
     CASE WHEN i.kind = 'loan_broker' THEN 1 ELSE 0 END AS is_loan_broker,
     CASE WHEN i.kind = 'insurance_agent' THEN 1 ELSE 0 END AS is_insurance_agent,

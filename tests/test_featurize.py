@@ -146,6 +146,37 @@ def test_accounts_opened_after_the_snapshot_are_not_rows(tmp_path):
     assert features["entity_id"].tolist() == ["A1"]
 
 
+
+def test_days_and_hours_are_read_on_the_utc_calendar(tmp_path):
+    """Ages count midnights crossed, also for an account opened before 1970 (whose
+    microseconds since the epoch are negative); the night ends at 05:00 UTC."""
+    accounts = pd.concat(
+        [
+            account_rows("OLD", opened_at="1965-03-01 10:00"),
+            account_rows("LATE", opened_at="2025-06-30 23:59:59"),
+        ]
+    )
+    payments = transaction_rows(
+        ("2025-06-20 04:59:59", "LATE", "X", 1.0),
+        ("2025-06-20 05:00:00", "LATE", "X", 1.0),
+        ("2025-06-21 05:00:00", "LATE", "X", 1.0),
+        ("2025-06-22 05:00:00", "LATE", "X", 1.0),
+    )
+    con = connect(
+        write_tables(
+            tmp_path,
+            {
+                "accounts": accounts,
+                "transactions": payments,
+                "labels": pd.DataFrame(columns=["entity_type", "entity_id", "confirmed_at"]),
+            },
+        )
+    )
+    features = compute_features(con, "account", pd.DatetimeIndex([SNAPSHOT])).set_index("entity_id")
+    assert features.loc["OLD", "account_age_days"] == (SNAPSHOT - utc("1965-03-01")).days
+    assert features.loc["LATE", "account_age_days"] == 1
+    assert features.loc["LATE", "night_txn_share_30d"] == 0.25
+
 @pytest.mark.parametrize("entity", ["account", "intermediary"])
 def test_features_are_identical_from_run_to_run(entity, tiny_clean_dir):
     """Byte-identical models need bit-identical features, whatever the number of threads
