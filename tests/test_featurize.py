@@ -177,6 +177,46 @@ def test_days_and_hours_are_read_on_the_utc_calendar(tmp_path):
     assert features.loc["LATE", "account_age_days"] == 1
     assert features.loc["LATE", "night_txn_share_30d"] == 0.25
 
+
+def test_collection_conduct_by_hand(tmp_path):
+    """Contacts per debtor-day, night and third-party shares of an agency, with contacts
+    before the 90 days and from the cut-off on left out."""
+    contacts = [  # (ts, debtor, third party)
+        ("2025-06-10 09:00", "A1", False),
+        ("2025-06-10 12:00", "A1", True),
+        ("2025-06-10 22:00", "A1", False),
+        ("2025-06-11 09:00", "A1", False),
+        ("2025-06-20 07:59", "A2", None),
+        ("2025-04-01 23:00", "A2", False),  # 91 days before the cut-off
+        ("2025-07-01 00:00", "A2", True),  # at the cut-off
+    ]
+    events = pd.DataFrame(contacts, columns=["ts", "account_id", "contacted_third_party"])
+    events = events.assign(
+        event_id=[f"E{i}" for i in range(len(events))],
+        agency_id="G",
+        ts=pd.to_datetime(events["ts"], utc=True),
+        method="call",
+    )
+    con = connect(
+        write_tables(
+            tmp_path,
+            {
+                "accounts": account_rows("A1", "A2"),
+                "intermediaries": pd.DataFrame(
+                    {"intermediary_id": ["G"], "kind": ["collection_agency"]}
+                ),
+                "transactions": transaction_rows(("2025-06-01", "A1", "A2", 1.0)),
+                "collection_events": events,
+                "labels": pd.DataFrame(columns=["entity_type", "entity_id", "confirmed_at"]),
+            },
+        )
+    )
+    agency = compute_features(con, "intermediary", pd.DatetimeIndex([SNAPSHOT])).iloc[0]
+    assert agency["debtors_contacted_90d"] == 2
+    assert agency["contacts_per_debtor_day_90d"] == pytest.approx(5 / 3)
+    assert agency["night_contact_share_90d"] == pytest.approx(2 / 5)
+    assert agency["third_party_share_90d"] == pytest.approx(1 / 5)
+
 @pytest.mark.parametrize("entity", ["account", "intermediary"])
 def test_features_are_identical_from_run_to_run(entity, tiny_clean_dir):
     """Byte-identical models need bit-identical features, whatever the number of threads
