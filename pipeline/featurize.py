@@ -38,6 +38,9 @@ ROW_ORDER = "snapshot_date, entity_key"
 # share of DuckDB's memory it may fill before what it holds is compressed (see store).
 WORK = "work"
 COMPRESS_FROM_SHARE = 0.5
+# Rows per Arrow batch on their way to the Parquet writer (see write_parquet): DuckDB's
+# row group size; smaller or larger batches measured slower.
+STREAM_BATCH_ROWS = 122_880
 
 # Money is exact DECIMAL: sums of integers in cents do not depend on the order in which
 # parallel threads add them, so features (and the models trained on them) are bit-identical
@@ -244,11 +247,35 @@ def aligned_view(clean: CleanData, entity: Entity, parts: list[Aligned], *, wher
         f"{part.table}.{column}" for part in parts for column in part.columns
     ]
     view = f"{entity}_features"
+    # In the work database, not TEMP: write_parquet reads it on a cursor of its own.
     clean.con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(columns)} FROM {tables} "
+        f"CREATE OR REPLACE VIEW {view} AS SELECT {', '.join(columns)} FROM {tables} "
         + (f"WHERE {where}" if where else "")
     )
     return view
+
+
+def write_parquet(clean: CleanData, view: str, path: Path, options: str) -> int:
+    """Write view ``view`` of the work database, in its row order, to Parquet file ``path``
+    with COPY ``options``; the number of rows written.
+
+    A positional join is read on one thread, and DuckDB's Parquet writer encodes rows on
+    the thread that reads them: a COPY of the lined-up view itself keeps one core busy. Read
+    on a second cursor as a stream of Arrow batches, the rows reach the writer as numbered
+    batches, which it encodes on every thread and writes in order (the same file, a fifth
+    faster at `170k`; see docs/benchmarks.md).
+    """
+    with clean.con.cursor() as reader:
+        reader.execute(f"USE {WORK}")
+        batches = reader.sql(f"SELECT * FROM {view}").to_arrow_reader(STREAM_BATCH_ROWS)
+        clean.con.register("rows_to_write", batches)
+        try:
+            [(count,)] = clean.con.execute(
+                f"COPY rows_to_write TO '{path.as_posix()}' ({options})"
+            ).fetchall()
+        finally:
+            clean.con.unregister("rows_to_write")
+    return count
 
 
 def _shared_tables_first(family: Family) -> int:

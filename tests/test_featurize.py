@@ -314,6 +314,21 @@ def test_a_family_out_of_line_with_the_entity_rows_is_refused(tiny_clean_dir):
         featurize.aligned_view(data, "account", parts)
 
 
+def test_a_view_is_written_in_its_row_order(tiny_clean_dir, tmp_path, monkeypatch):
+    """The rows reach the Parquet writer as a stream of batches that its threads encode
+    side by side: the file must still hold them in the view's order. Batches of a few rows
+    make many of them."""
+    monkeypatch.setattr(featurize, "STREAM_BATCH_ROWS", 7)
+    data = connect(tiny_clean_dir)
+    snapshots = pd.DatetimeIndex([SNAPSHOT - pd.DateOffset(months=k) for k in (2, 1, 0)])
+    view = featurize.feature_table(data, "account", snapshots)
+    path = tmp_path / "accounts.parquet"
+    count = featurize.write_parquet(data, view, path, "FORMAT parquet")
+    expected = data.con.execute(f"SELECT * FROM {view}").df()
+    written = pd.read_parquet(path)
+    assert count == len(expected) > 100
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False)
+
 def test_snapshots_must_be_given_at_midnight(tiny_clean_dir):
     """Windows count whole days, and the reach of the event tables is set from the first
     and last snapshot: neither means anything without snapshots at midnight UTC."""

@@ -22,6 +22,7 @@ from pipeline.featurize import (
     data_window,
     family_parts,
     store_in_row_order,
+    write_parquet,
 )
 from pipeline.io import atomic_dir
 from pipeline.partitioned_features import partitioned_account_parts
@@ -87,10 +88,11 @@ def run(
             # fifth of the row group): trying them on amounts and ratios cost a sixth of the
             # write, and the file comes out no larger.
             with timed(f"{path.name} lined up and written"):
-                [(count,)] = data.con.execute(
-                    f"COPY {rows} TO '{path.as_posix()}' (FORMAT parquet, "
-                    "COMPRESSION zstd, COMPRESSION_LEVEL 1, DICTIONARY_SIZE_LIMIT 1000)"
-                ).fetchall()
+                count = write_parquet(
+                    data, rows, path,
+                    "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
+                    "DICTIONARY_SIZE_LIMIT 1000",
+                )  # fmt: skip
             usable, missing = available_families(entity, data.present)
             manifest["entities"][entity] = {
                 "rows": count,
