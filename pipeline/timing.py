@@ -12,7 +12,11 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def timed(step: str) -> Iterator[None]:
-    """Log ``step: N s`` once the block is done."""
-    started = time.perf_counter()
+    """Log ``step: N s (C cores)`` once the block is done: its wall time, and the CPU time
+    of the whole process over it. A step near one core on a machine of several is one
+    where a single thread works (a positional scan, Python) and the others wait."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     yield
-    log.info("%s: %.1f s", step, time.perf_counter() - started)
+    wall = time.perf_counter() - started
+    cores = (time.process_time() - cpu_started) / wall if wall > 0 else 0.0
+    log.info("%s: %.1f s (%.1f cores)", step, wall, cores)

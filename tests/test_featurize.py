@@ -146,7 +146,6 @@ def test_accounts_opened_after_the_snapshot_are_not_rows(tmp_path):
     assert features["entity_id"].tolist() == ["A1"]
 
 
-
 def test_days_and_hours_are_read_on_the_utc_calendar(tmp_path):
     """Ages count midnights crossed, also for an account opened before 1970 (whose
     microseconds since the epoch are negative); the night ends at 05:00 UTC."""
@@ -216,6 +215,7 @@ def test_collection_conduct_by_hand(tmp_path):
     assert agency["contacts_per_debtor_day_90d"] == pytest.approx(5 / 3)
     assert agency["night_contact_share_90d"] == pytest.approx(2 / 5)
     assert agency["third_party_share_90d"] == pytest.approx(1 / 5)
+
 
 @pytest.mark.parametrize("entity", ["account", "intermediary"])
 def test_features_are_identical_from_run_to_run(entity, tiny_clean_dir):
@@ -328,6 +328,7 @@ def test_a_view_is_written_in_its_row_order(tiny_clean_dir, tmp_path, monkeypatc
     written = pd.read_parquet(path)
     assert count == len(expected) > 100
     pd.testing.assert_frame_equal(written, expected, check_dtype=False)
+
 
 def test_snapshots_must_be_given_at_midnight(tiny_clean_dir):
     """Windows count whole days, and the reach of the event tables is set from the first
