@@ -227,15 +227,13 @@ def aligned_view(clean: CleanData, entity: Entity, parts: list[Aligned], *, wher
     features file keeps. Checked first, since a part out of line would give an entity
     another's features.
     """
-    spine = f"{entity}_spine"
-    if spine not in clean.shared:
-        keys = ", ".join(FAMILY_KEYS)
-        store_in_row_order(clean, spine, f"SELECT {keys}, entity_id FROM {entity}_snapshots")
-        clean.shared[spine] = True
-    tables = " POSITIONAL JOIN ".join([spine, *(part.table for part in parts)])
+    spine = store_spine(clean, entity)
+    # A part may be the spine itself, stored with columns of its own (the labels).
+    joined = [part for part in parts if part.table != spine]
+    tables = " POSITIONAL JOIN ".join([spine, *(part.table for part in joined)])
     out_of_line = " OR ".join(
         f"{part.table}.{key} IS DISTINCT FROM {spine}.{key}"
-        for part in parts
+        for part in joined
         for key in FAMILY_KEYS
     )
     [(misaligned,)] = clean.con.execute(
@@ -253,6 +251,30 @@ def aligned_view(clean: CleanData, entity: Entity, parts: list[Aligned], *, wher
         + (f"WHERE {where}" if where else "")
     )
     return view
+
+
+def store_spine(clean: CleanData, entity: Entity, rows: str | None = None) -> str:
+    """Table ``<entity>_spine``, the rows the parts of :func:`aligned_view` line up with, in
+    ROW_ORDER: FAMILY_KEYS and ``entity_id`` of ``<entity>_snapshots``, unless stored
+    already; or, given, of query ``rows`` over them, with columns of its own (the labels,
+    then stored in the same sort)."""
+    spine = f"{entity}_spine"
+    if rows or spine not in clean.shared:
+        keys = ", ".join(FAMILY_KEYS)
+        source = rows or f"SELECT {keys}, entity_id FROM {entity}_snapshots"
+        store_in_row_order(clean, spine, source)
+        clean.shared[spine] = True
+    return spine
+
+
+def drop_lineup(clean: CleanData, entity: Entity, parts: list[Aligned]) -> None:
+    """Drop the view and tables of an entity's features once written: the families of the
+    next entity need the memory, and a checkpoint would spend time compressing them."""
+    clean.con.execute(f"DROP VIEW IF EXISTS {entity}_features")
+    spine = f"{entity}_spine"
+    clean.shared.pop(spine, None)
+    for table in {spine, *(part.table for part in parts)}:
+        clean.con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def write_parquet(clean: CleanData, view: str, path: Path, options: str) -> int:

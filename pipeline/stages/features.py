@@ -20,8 +20,9 @@ from pipeline.featurize import (
     available_families,
     connect,
     data_window,
+    drop_lineup,
     family_parts,
-    store_in_row_order,
+    store_spine,
     write_parquet,
 )
 from pipeline.io import atomic_dir
@@ -93,6 +94,7 @@ def run(
                     "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
                     "DICTIONARY_SIZE_LIMIT 1000",
                 )  # fmt: skip
+            drop_lineup(data, entity, parts)
             usable, missing = available_families(entity, data.present)
             manifest["entities"][entity] = {
                 "rows": count,
@@ -109,13 +111,12 @@ def run(
 
 def _label_part(data: CleanData, entity: Entity, params: Params) -> Aligned:
     """Label, typology and split of every row, and whether the entity is known bad already
-    (such rows are dropped), in the order of the features."""
-    table = f"{entity}_labels"
+    (such rows are dropped): stored with the entity's spine, in the one sort."""
     labelled = label_sql(f"{entity}_snapshots", entity, params.features.label_horizon_days)
-    store_in_row_order(
+    spine = store_spine(
         data,
-        table,
-        f"SELECT {', '.join(FAMILY_KEYS)}, label, typology, split, known "
+        entity,
+        f"SELECT {', '.join(FAMILY_KEYS)}, entity_id, label, typology, split, known "
         f"FROM ({labelled}) JOIN snapshot_splits USING (snapshot_date)",
     )
-    return Aligned(table, ["label", "typology", "split"])
+    return Aligned(spine, ["label", "typology", "split"])
