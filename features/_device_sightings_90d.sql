@@ -22,10 +22,11 @@ WITH logins AS (
 SELECT
     account_key,
     snapshot_date,
-    CASE WHEN grouping(device) = 0 THEN 'device' ELSE 'ip' END AS kind,
+    CAST(CASE WHEN grouping(device) = 0 THEN 'device' ELSE 'ip' END AS sighting_kind) AS kind,
     coalesce(device, ip) AS value,
-    count(*) AS logins,
-    count(*) FILTER (WHERE at_night) AS night_logins
+    -- Narrow columns: at a million accounts this table holds ~60 M rows.
+    CAST(count(*) AS INTEGER) AS logins,
+    CAST(count(*) FILTER (WHERE at_night) AS INTEGER) AS night_logins
 FROM logins
 GROUP BY GROUPING SETS ((account_key, snapshot_date, device), (account_key, snapshot_date, ip))
 HAVING grouping(ip) = 1 OR ip IS NOT NULL;

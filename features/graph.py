@@ -100,11 +100,11 @@ events AS (
 ),
 -- The few sightings outside the login table, each once, and only if not a login's too.
 others AS (
-    SELECT d.snapshot_date, e.node, e.kind, e.value
+    SELECT d.snapshot_date, e.node, CAST(e.kind AS sighting_kind) AS kind, e.value
     FROM events e JOIN snapshot_days d ON d.day = utc_day(e.ts)
     UNION
     -- Only a phone or id number on two records can link anyone: cut the rest before the join.
-    SELECT s.snapshot_date, l.node, l.kind, l.value
+    SELECT s.snapshot_date, l.node, CAST(l.kind AS sighting_kind), l.value
     FROM lasting l
     SEMI JOIN (SELECT kind, value FROM lasting GROUP BY ALL HAVING count(*) > 1) m
       USING (kind, value)
