@@ -198,11 +198,13 @@ def family_parts(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) 
     return [family_part(family) for family in usable]
 
 
-def store_in_row_order(clean: CleanData, table: str, source: str) -> None:
-    """Store query ``source`` as table ``table``, in ROW_ORDER: a part of :func:`aligned_view`."""
+def store_in_row_order(clean: CleanData, table: str, source: str, *, compress: bool = True) -> None:
+    """Store query ``source`` as table ``table``, in ROW_ORDER: a part of :func:`aligned_view`
+    (``compress`` as for :func:`store`)."""
     store(
         clean,
         f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({source}) ORDER BY {ROW_ORDER}",
+        compress=compress,
     )
 
 
@@ -262,7 +264,10 @@ def store_spine(clean: CleanData, entity: Entity, rows: str | None = None) -> st
     if rows or spine not in clean.shared:
         keys = ", ".join(FAMILY_KEYS)
         source = rows or f"SELECT {keys}, entity_id FROM {entity}_snapshots"
-        store_in_row_order(clean, spine, source)
+        # Not compressed: only the line-up follows, which streams its rows to the writer and
+        # needs no room of its own (at a million accounts and 12 snapshots, compressing the
+        # spine's 15 M ids cost 3 s).
+        store_in_row_order(clean, spine, source, compress=False)
         clean.shared[spine] = True
     return spine
 
@@ -396,15 +401,18 @@ def _hash_tables_on_aggregates(con: duckdb.DuckDBPyConnection) -> Iterator[None]
         con.execute("RESET disabled_optimizers")
 
 
-def store(clean: CleanData, sql: str) -> None:
+def store(clean: CleanData, sql: str, *, compress: bool = True) -> None:
     """Run a statement that writes a table of the work database; once the tables fill
-    ``COMPRESS_FROM_SHARE`` of DuckDB's memory, compress what it holds (a checkpoint).
+    ``COMPRESS_FROM_SHARE`` of DuckDB's memory, compress what it holds (a checkpoint),
+    unless not to ``compress``.
 
     Compressing costs about 2 s per GB: worth it where the alternative is spilling (a
     million accounts), not for tables that fit (the ``make run`` world, a few hundred
     thousand accounts), whose extraction it would only slow down.
     """
     clean.con.execute(sql)
+    if not compress:
+        return
     [(used,)] = clean.con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
     if used > COMPRESS_FROM_SHARE * clean.memory_gib * 2**30:
         with timed(f"work tables compressed at {used / 2**30:.1f} GiB"):
