@@ -230,26 +230,26 @@ def aligned_view(clean: CleanData, entity: Entity, parts: list[Aligned], *, wher
     another's features.
     """
     spine = store_spine(clean, entity)
-    # A part may be the spine itself, stored with columns of its own (the labels).
-    joined = [part for part in parts if part.table != spine]
-    tables = " POSITIONAL JOIN ".join([spine, *(part.table for part in joined)])
+    # Each table once: the spine may hold parts too (the labels, stored with it).
+    tables = list(dict.fromkeys([spine, *(part.table for part in parts)]))
     out_of_line = " OR ".join(
-        f"{part.table}.{key} IS DISTINCT FROM {spine}.{key}"
-        for part in joined
+        f"{table}.{key} IS DISTINCT FROM {spine}.{key}"
+        for table in tables[1:]
         for key in FAMILY_KEYS
     )
+    lined_up = " POSITIONAL JOIN ".join(tables)
     [(misaligned,)] = clean.con.execute(
-        f"SELECT count(*) FILTER (WHERE {out_of_line or 'false'}) FROM {tables}"
+        f"SELECT count(*) FILTER (WHERE {out_of_line or 'false'}) FROM {lined_up}"
     ).fetchall()
     if misaligned:
         raise RuntimeError(f"{misaligned} rows of {entity} features are not in line with {spine}")
     columns = [f"{spine}.entity_id", f"{spine}.snapshot_date"] + [
         f"{part.table}.{column}" for part in parts for column in part.columns
     ]
-    view = f"{entity}_features"
+    view = _features_view(entity)
     # In the work database, not TEMP: write_parquet reads it on a cursor of its own.
     clean.con.execute(
-        f"CREATE OR REPLACE VIEW {view} AS SELECT {', '.join(columns)} FROM {tables} "
+        f"CREATE OR REPLACE VIEW {view} AS SELECT {', '.join(columns)} FROM {lined_up} "
         + (f"WHERE {where}" if where else "")
     )
     return view
@@ -260,7 +260,7 @@ def store_spine(clean: CleanData, entity: Entity, rows: str | None = None) -> st
     ROW_ORDER: FAMILY_KEYS and ``entity_id`` of every row of ``<entity>_snapshots`` (stored
     once), or of query ``rows``, which adds columns of its own to them (the labels, which
     then share the spine's one sort)."""
-    spine = f"{entity}_spine"
+    spine = _spine_table(entity)
     if rows or spine not in clean.shared:
         keys = ", ".join(FAMILY_KEYS)
         source = rows or f"SELECT {keys}, entity_id FROM {entity}_snapshots"
@@ -275,11 +275,19 @@ def store_spine(clean: CleanData, entity: Entity, rows: str | None = None) -> st
 def drop_lineup(clean: CleanData, entity: Entity, parts: list[Aligned]) -> None:
     """Drop the view and tables of an entity's features once written: the families of the
     next entity need the memory, and a checkpoint would spend time compressing them."""
-    clean.con.execute(f"DROP VIEW IF EXISTS {entity}_features")
-    spine = f"{entity}_spine"
+    clean.con.execute(f"DROP VIEW IF EXISTS {_features_view(entity)}")
+    spine = _spine_table(entity)
     clean.shared.pop(spine, None)
     for table in {spine, *(part.table for part in parts)}:
         clean.con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _spine_table(entity: Entity) -> str:
+    return f"{entity}_spine"
+
+
+def _features_view(entity: Entity) -> str:
+    return f"{entity}_features"
 
 
 def write_parquet(clean: CleanData, view: str, path: Path, options: str) -> int:

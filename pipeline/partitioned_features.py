@@ -39,6 +39,7 @@ from pipeline.featurize import (
     prepare,
     shared_file,
     store_in_row_order,
+    write_parquet,
 )
 from pipeline.io import atomic_file
 
@@ -64,7 +65,7 @@ def extract_partition(task: FeatureTask) -> Path:
     )
     table = feature_table(data, "account", pd.DatetimeIndex(task.snapshots))
     with atomic_file(task.output) as staging:
-        data.con.execute(f"COPY (SELECT * FROM {table}) TO '{staging.as_posix()}' (FORMAT parquet)")
+        write_parquet(data, table, staging, "FORMAT parquet")
     data.con.close()
     return task.output
 
