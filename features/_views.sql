@@ -40,6 +40,25 @@ CREATE OR REPLACE TEMP TABLE snapshot_days AS
 SELECT snapshot_date, CAST(utc_day(snapshot_date) - k AS INTEGER) AS day, k AS days_before
 FROM snapshots, range(1, 91) AS r(k);
 
+-- Sets of snapshots as bits, for what is seen again and again over overlapping windows (a
+-- device logged in from every month is in three 90-day windows): snapshot number i, in time
+-- order, is `bit` i % 64 of `chunk` i // 64. One row per value and chunk with the bits of
+-- the snapshots that see it is a quarter of the rows of one per value and snapshot.
+CREATE OR REPLACE TEMP TABLE snapshot_bits AS
+SELECT snapshot_date, CAST(i // 64 AS INTEGER) AS chunk, CAST(i % 64 AS UBIGINT) AS bit
+FROM (SELECT snapshot_date, row_number() OVER (ORDER BY snapshot_date) - 1 AS i FROM snapshots);
+
+-- Whether set `snapshots` (of a chunk) holds the snapshot at `bit` (of snapshot_bits). Both
+-- UBIGINT: shifted by a signed number, DuckDB would widen the bits to 128.
+CREATE OR REPLACE TEMP MACRO holds(snapshots, bit) AS (snapshots >> bit) & 1 = 1;
+
+-- The snapshots whose 90-day windows hold each day, as bits: a day before a chunk's first
+-- snapshot and after the last of the chunk before has a row for each.
+CREATE OR REPLACE TEMP TABLE day_snapshots_90d AS
+SELECT d.day, b.chunk, bit_or(CAST(1 AS UBIGINT) << b.bit) AS snapshots
+FROM snapshot_days d JOIN snapshot_bits b USING (snapshot_date)
+GROUP BY ALL;
+
 -- A compact integer key per account and per intermediary, numbered in the order of their
 -- ids: the big per-account tables below and every family's rows are keyed by it, as
 -- hashing, sorting and storing 32-character pseudonyms costs several times more.

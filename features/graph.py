@@ -71,9 +71,10 @@ FROM intermediaries i JOIN intermediary_keys k USING (intermediary_id)
 
 # Who was seen with which identifying attribute (kind, 64-bit hash) before each snapshot:
 # devices and addresses over the last 90 days (the shared login table, one row per account,
-# kind and value already), application devices and complaint contact phones over the last
-# 90 days, and the phones and id numbers on the customer record from the day it exists.
-# The logins are read where they are; the few other sightings get a table of their own.
+# kind and value already, for a chunk of snapshots), application devices and complaint
+# contact phones over the last 90 days, and the phones and id numbers on the customer
+# record from the day it exists. The few other sightings get a table of their own, and so
+# do the logins' sightings of values they share.
 _SIGHTINGS_SQL = """
 CREATE OR REPLACE TEMP TABLE graph_other_sightings AS
 WITH lasting AS (
@@ -98,7 +99,7 @@ events AS (
     FROM complaints c JOIN graph_nodes g ON g.entity_id = c.account_id AND g.entity_type = 'account'
     WHERE c.contact_phone IS NOT NULL
 ),
--- The few sightings outside the login table, each once, and only if not a login's too.
+-- The few sightings outside the login table, each once.
 others AS (
     SELECT d.snapshot_date, e.node, CAST(e.kind AS sighting_kind) AS kind, e.value
     FROM events e JOIN snapshot_days d ON d.day = utc_day(e.ts)
@@ -110,41 +111,43 @@ others AS (
       USING (kind, value)
     JOIN snapshots s ON coalesce(l.since < s.snapshot_date, true)
 )
-SELECT o.* FROM others o
-ANTI JOIN device_sightings_90d d
-  ON d.snapshot_date = o.snapshot_date AND d.account_key - 1 = o.node
- AND d.kind = o.kind AND d.value = o.value;
+SELECT * FROM others;
+
+-- The logins' sightings, a row per snapshot, of the values that can link anyone: those two
+-- accounts log in from within a chunk of snapshots, or seen elsewhere too. The rest (most
+-- of the logins' 13 M rows at a million accounts) stay folded in device_sightings_90d.
+CREATE OR REPLACE TEMP TABLE graph_login_sightings AS
+WITH linking AS (
+    SELECT chunk, kind, value FROM device_sightings_90d GROUP BY ALL HAVING count(*) > 1
+    UNION
+    SELECT b.chunk, o.kind, o.value
+    FROM graph_other_sightings o JOIN snapshot_bits b USING (snapshot_date)
+    WHERE o.kind IN ('device', 'ip')
+)
+SELECT b.snapshot_date, s.account_key - 1 AS node, s.kind, s.value
+FROM device_sightings_90d s
+SEMI JOIN linking USING (chunk, kind, value)
+JOIN snapshot_bits b ON b.chunk = s.chunk AND holds(s.snapshots, b.bit);
+
+-- Each sighting once: an application device an account also logs in from is one.
+DELETE FROM graph_other_sightings o USING graph_login_sightings l
+WHERE l.snapshot_date = o.snapshot_date AND l.node = o.node
+  AND l.kind = o.kind AND l.value = o.value;
 
 CREATE OR REPLACE TEMP VIEW graph_sightings AS
-SELECT snapshot_date, account_key - 1 AS node, kind, value FROM device_sightings_90d
+SELECT * FROM graph_login_sightings
 UNION ALL
 SELECT * FROM graph_other_sightings;
 """
 
-# How many entities were seen with a value: counting the logins again would group tens of
-# millions of them, nearly all of one account's own device or address, so the logins'
-# counts come from device_users_90d (values more than one account logs in from) and the
-# other sightings add theirs, plus one for the lone account that logged in from a value
-# seen elsewhere too.
+# Pairs of entities seen with the same value before a snapshot, where at most MAX_SHARERS
+# were: each entity is in graph_sightings once per value and snapshot.
 _LINKS_SQL = f"""
-WITH sharer_counts AS (
-    SELECT snapshot_date, kind, value, accounts AS sharers FROM device_users_90d
-    UNION ALL
-    SELECT snapshot_date, kind, value, count(*) FROM graph_other_sightings GROUP BY ALL
-    UNION ALL
-    SELECT snapshot_date, kind, value, 1
-    FROM (
-        SELECT DISTINCT snapshot_date, kind, value FROM graph_other_sightings
-        WHERE kind IN ('device', 'ip')
-    )
-    SEMI JOIN device_sightings_90d USING (snapshot_date, kind, value)
-    ANTI JOIN device_users_90d USING (snapshot_date, kind, value)
-),
-shared AS (
+WITH shared AS (
     SELECT snapshot_date, kind, value
-    FROM sharer_counts
+    FROM graph_sightings
     GROUP BY ALL
-    HAVING sum(sharers) BETWEEN 2 AND {MAX_SHARERS}
+    HAVING count(*) BETWEEN 2 AND {MAX_SHARERS}
 ),
 sharers AS (
     SELECT x.* FROM graph_sightings x SEMI JOIN shared USING (snapshot_date, kind, value)

@@ -66,6 +66,19 @@ def test_a_snapshot_alone_gets_the_features_it_gets_among_others(entity, tiny_cl
     pd.testing.assert_frame_equal(together, alone)
 
 
+def test_more_snapshots_than_bits_in_a_word_get_the_features_each_gets_alone(tiny_clean_dir):
+    """Logins seen again over overlapping windows are kept with their snapshots as bits, 64
+    to a chunk (features/_views.sql): a day in windows of both sides of a chunk's edge counts
+    in each."""
+    daily = pd.date_range(end=SNAPSHOT, periods=66, freq="D")
+    together = compute_features(connect(tiny_clean_dir), "account", daily)
+    for snapshot in daily[[0, 63, 64, 65]]:
+        alone = compute_features(connect(tiny_clean_dir), "account", pd.DatetimeIndex([snapshot]))
+        among = together[together["snapshot_date"] == snapshot].reset_index(drop=True)
+        assert (alone["distinct_devices_90d"] > 0).sum() > 50
+        pd.testing.assert_frame_equal(among, alone)
+
+
 def test_a_burst_across_the_start_of_a_window_counts_alone_as_among_others(tmp_path):
     """The hour up to the first payment of a window reaches back before the window."""
     clean = write_tables(
