@@ -15,7 +15,7 @@ WITH disbursed AS (
 after_loan AS (
     SELECT d.loan_id, d.intermediary_id, d.snapshot_date, d.account_id, t.dst_id, t.amount
     FROM disbursed d
-    JOIN payments_within(180) t
+    JOIN watched_payments_180d t
       ON t.src_id = d.account_id
      AND t.ts >= d.disbursed_at
      AND t.ts < d.disbursed_at + INTERVAL 14 DAY

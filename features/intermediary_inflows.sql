@@ -2,7 +2,7 @@
 -- (last 90 days): where hidden fees, kickbacks and "service" fees land.
 WITH received AS (
     SELECT k.intermediary_id, s.snapshot_date, t.src_id, t.amount, t.dst_id
-    FROM payments_within(90) t
+    FROM watched_payments_180d t
     JOIN intermediary_receivers k ON k.receiver = t.dst_id
     JOIN snapshot_days s ON s.day = utc_day(t.ts)
 )

@@ -14,7 +14,7 @@ paid_back AS (
     JOIN account_persons holder ON holder.account_id = d.account_id
     JOIN account_persons own ON own.person_id = holder.person_id
     JOIN intermediary_receivers k ON k.intermediary_id = d.intermediary_id
-    JOIN payments_within(180) t
+    JOIN watched_payments_180d t
       ON t.src_id = own.account_id
      AND t.dst_id = k.receiver
      AND t.ts >= d.surrendered_at
