@@ -69,96 +69,101 @@ SELECT (SELECT count(*) FROM account_keys) + k.intermediary_key - 1, 'intermedia
 FROM intermediaries i JOIN intermediary_keys k USING (intermediary_id)
 """
 
-# Who was seen with which identifying attribute (kind, 64-bit hash) before each snapshot:
-# devices and addresses over the last 90 days (the shared login table, one row per account,
-# kind and value already, for a chunk of snapshots), application devices and complaint
-# contact phones over the last 90 days, and the phones and id numbers on the customer
-# record from the day it exists. The few other sightings get a table of their own, and so
-# do the logins' sightings of values they share.
+# Who was seen with which identifying attribute (kind, 64-bit hash) before which snapshots,
+# as bits of a chunk of snapshots like the logins' sightings (features/_views.sql): devices
+# and addresses over the last 90 days (the shared login table), application devices and
+# complaint contact phones over the last 90 days, and the phones and id numbers on the
+# customer record from the day it exists. Each entity, value and chunk once, and only the
+# values that can link anyone: those two accounts log in from at a snapshot, and those
+# seen outside the logins. A phone on the records of two people is seen at every snapshot
+# after: as bits, one row instead of one per snapshot.
 _SIGHTINGS_SQL = """
-CREATE OR REPLACE TEMP TABLE graph_other_sightings AS
+CREATE OR REPLACE TEMP TABLE graph_sightings AS
 WITH lasting AS (
-    SELECT node, 'phone' AS kind, hash(phone) AS value, since FROM graph_nodes g
+    SELECT node, CAST('phone' AS sighting_kind) AS kind, hash(phone) AS value, since
+    FROM graph_nodes g
     JOIN accounts a ON a.account_id = g.entity_id AND g.entity_type = 'account'
     WHERE a.phone IS NOT NULL
     UNION ALL
-    SELECT node, 'id_number', hash(id_number), since FROM graph_nodes g
+    SELECT node, CAST('id_number' AS sighting_kind), hash(id_number), since FROM graph_nodes g
     JOIN accounts a ON a.account_id = g.entity_id AND g.entity_type = 'account'
     WHERE a.id_number IS NOT NULL
     UNION ALL
-    SELECT node, 'phone', hash(phone), since FROM graph_nodes g
+    SELECT node, CAST('phone' AS sighting_kind), hash(phone), since FROM graph_nodes g
     JOIN intermediaries i ON i.intermediary_id = g.entity_id AND g.entity_type = 'intermediary'
     WHERE i.phone IS NOT NULL
 ),
+-- Only a phone or id number on two records can link anyone: the rest is cut here.
+shared_lasting AS (
+    SELECT * FROM lasting
+    SEMI JOIN (SELECT kind, value FROM lasting GROUP BY ALL HAVING count(*) > 1) USING (kind, value)
+),
 events AS (
-    SELECT g.node, 'device' AS kind, hash(l.device_id) AS value, l.applied_at AS ts
+    SELECT g.node, CAST('device' AS sighting_kind) AS kind, hash(l.device_id) AS value,
+           l.applied_at AS ts
     FROM loans l JOIN graph_nodes g ON g.entity_id = l.account_id AND g.entity_type = 'account'
     WHERE l.device_id IS NOT NULL
     UNION ALL
-    SELECT g.node, 'phone', hash(c.contact_phone), c.ts
+    SELECT g.node, CAST('phone' AS sighting_kind), hash(c.contact_phone), c.ts
     FROM complaints c JOIN graph_nodes g ON g.entity_id = c.account_id AND g.entity_type = 'account'
     WHERE c.contact_phone IS NOT NULL
 ),
--- The few sightings outside the login table, each once.
-others AS (
-    SELECT d.snapshot_date, e.node, CAST(e.kind AS sighting_kind) AS kind, e.value
-    FROM events e JOIN snapshot_days d ON d.day = utc_day(e.ts)
+-- Values two accounts log in from at a snapshot (device_users_90d), or seen outside the
+-- logins: only their logins can link anyone.
+linking AS (
+    SELECT DISTINCT kind, value FROM device_users_90d
     UNION
-    -- Only a phone or id number on two records can link anyone: cut the rest before the join.
-    SELECT s.snapshot_date, l.node, CAST(l.kind AS sighting_kind), l.value
-    FROM lasting l
-    SEMI JOIN (SELECT kind, value FROM lasting GROUP BY ALL HAVING count(*) > 1) m
-      USING (kind, value)
-    JOIN snapshots s ON coalesce(l.since < s.snapshot_date, true)
-)
-SELECT * FROM others;
-
--- The logins' sightings, a row per snapshot, of the values that can link anyone: those two
--- accounts log in from within a chunk of snapshots, or seen elsewhere too. The rest (most
--- of the logins' 13 M rows at a million accounts) stay folded in device_sightings_90d.
-CREATE OR REPLACE TEMP TABLE graph_login_sightings AS
-WITH linking AS (
-    SELECT chunk, kind, value FROM device_sightings_90d GROUP BY ALL HAVING count(*) > 1
+    SELECT kind, value FROM events
     UNION
-    SELECT b.chunk, o.kind, o.value
-    FROM graph_other_sightings o JOIN snapshot_bits b USING (snapshot_date)
-    WHERE o.kind IN ('device', 'ip')
+    SELECT kind, value FROM shared_lasting
+),
+sightings AS (
+    SELECT account_key - 1 AS node, kind, value, chunk, snapshots
+    FROM device_sightings_90d SEMI JOIN linking USING (kind, value)
+    UNION ALL
+    SELECT e.node, e.kind, e.value, d.chunk, d.snapshots
+    FROM events e JOIN day_snapshots_90d d ON d.day = utc_day(e.ts)
+    UNION ALL
+    SELECT l.node, l.kind, l.value, b.chunk, CAST(1 AS UBIGINT) << b.bit
+    FROM shared_lasting l JOIN snapshot_bits b ON coalesce(l.since < b.snapshot_date, true)
 )
-SELECT b.snapshot_date, s.account_key - 1 AS node, s.kind, s.value
-FROM device_sightings_90d s
-SEMI JOIN linking USING (chunk, kind, value)
-JOIN snapshot_bits b ON b.chunk = s.chunk AND holds(s.snapshots, b.bit);
-
--- Each sighting once: an application device an account also logs in from is one.
-DELETE FROM graph_other_sightings o USING graph_login_sightings l
-WHERE l.snapshot_date = o.snapshot_date AND l.node = o.node
-  AND l.kind = o.kind AND l.value = o.value;
-
-CREATE OR REPLACE TEMP VIEW graph_sightings AS
-SELECT * FROM graph_login_sightings
-UNION ALL
-SELECT * FROM graph_other_sightings;
+-- An application device an account also logs in from is one sighting.
+SELECT node, kind, value, chunk, bit_or(snapshots) AS snapshots
+FROM sightings
+GROUP BY ALL
 """
 
 # Pairs of entities seen with the same value before a snapshot, where at most MAX_SHARERS
-# were: each entity is in graph_sightings once per value and snapshot.
+# were, with the snapshots at which both were (bits of their chunk). Two seen at a
+# snapshot are two sharers at least; so only a value of more than MAX_SHARERS entities in
+# its chunk is counted snapshot by snapshot, for the snapshots at which it was crowded.
 _LINKS_SQL = f"""
-WITH shared AS (
-    SELECT snapshot_date, kind, value
-    FROM graph_sightings
-    GROUP BY ALL
-    HAVING count(*) BETWEEN 2 AND {MAX_SHARERS}
+WITH crowded AS (
+    SELECT chunk, kind, value FROM graph_sightings GROUP BY ALL HAVING count(*) > {MAX_SHARERS}
 ),
-sharers AS (
-    SELECT x.* FROM graph_sightings x SEMI JOIN shared USING (snapshot_date, kind, value)
+crowded_at AS (
+    SELECT chunk, kind, value, bit_or(CAST(1 AS UBIGINT) << bit) AS snapshots
+    FROM (
+        SELECT s.chunk, s.kind, s.value, b.bit
+        FROM graph_sightings s
+        SEMI JOIN crowded USING (chunk, kind, value)
+        JOIN snapshot_bits b ON b.chunk = s.chunk AND holds(s.snapshots, b.bit)
+        GROUP BY ALL
+        HAVING count(*) > {MAX_SHARERS}
+    )
+    GROUP BY ALL
+),
+pairs AS (
+    -- A pair sharing several values comes once per value, and in no order: the adjacency
+    -- matrix built from the pairs is the same either way.
+    SELECT a.chunk, a.node AS left_node, b.node AS right_node,
+           a.snapshots & b.snapshots & ~coalesce(c.snapshots, 0) AS snapshots
+    FROM graph_sightings a
+    JOIN graph_sightings b USING (chunk, kind, value)
+    LEFT JOIN crowded_at c USING (chunk, kind, value)
+    WHERE a.node < b.node
 )
--- A pair sharing several values comes once per value, and in no order within its snapshot:
--- the adjacency matrix built from the pairs is the same either way.
-SELECT epoch_us(a.snapshot_date) AS snapshot_us, a.node AS left_node, b.node AS right_node
-FROM sharers a
-JOIN sharers b USING (snapshot_date, kind, value)
-WHERE a.node < b.node
-ORDER BY snapshot_us
+SELECT * FROM pairs WHERE snapshots <> 0
 """
 
 # Payments between customers and intermediaries, last 30 days, from the account flows: an
@@ -204,10 +209,13 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_NODES_SQL)
         con.execute(_SIGHTINGS_SQL)
     [(n,)] = con.execute("SELECT count(*) FROM graph_nodes").fetchall()
-    query = "SELECT epoch_us(snapshot_date) AS snapshot_us FROM snapshots ORDER BY 1"
-    snapshots = con.execute(query).fetchnumpy()["snapshot_us"]
+    query = (
+        "SELECT epoch_us(snapshot_date) AS snapshot_us, chunk, bit FROM snapshot_bits ORDER BY 1"
+    )
+    snapshots = con.execute(query).fetchnumpy()
     with timed("graph links"):
-        links = _by_snapshot(con, _LINKS_SQL, snapshots)
+        links = _by_snapshot_bits(con, _LINKS_SQL, snapshots)
+    snapshots = snapshots["snapshot_us"]
     with timed("graph flows"):
         flows = _by_snapshot(con, _FLOWS_SQL, snapshots)
     known_bad = _by_snapshot(con, _KNOWN_BAD_SQL, snapshots)
@@ -278,6 +286,21 @@ def _by_snapshot(con: duckdb.DuckDBPyConnection, sql: str, snapshots: np.ndarray
     starts = np.searchsorted(at, snapshots, side="left")
     ends = np.searchsorted(at, snapshots, side="right")
     return [{k: v[a:b] for k, v in columns.items()} for a, b in zip(starts, ends, strict=True)]
+
+
+def _by_snapshot_bits(
+    con: duckdb.DuckDBPyConnection, sql: str, snapshots: Columns
+) -> list[Columns]:
+    """Each snapshot's rows of a query with a set of snapshots per row (``chunk`` and
+    ``snapshots``, bits as in features/_views.sql): the rows that hold it, one set of numpy
+    columns per snapshot (``snapshots``: ``chunk`` and ``bit`` of each, in time order)."""
+    columns = con.execute(sql).fetchnumpy()
+    chunks, bits = columns.pop("chunk"), columns.pop("snapshots")
+    held = [
+        (chunks == chunk) & ((bits >> np.uint64(bit)) & np.uint64(1) == 1)
+        for chunk, bit in zip(snapshots["chunk"], snapshots["bit"], strict=True)
+    ]
+    return [{k: v[rows] for k, v in columns.items()} for rows in held]
 
 
 def _snapshot_features(n: int, links: Columns, flows: Columns, known_bad: Columns) -> Columns:

@@ -159,6 +159,51 @@ def test_accounts_opened_after_the_snapshot_are_not_rows(tmp_path):
     assert features["entity_id"].tolist() == ["A1"]
 
 
+def test_a_device_links_its_users_only_at_snapshots_where_few_used_it(tmp_path):
+    """A device used by more than graph.MAX_SHARERS accounts in a window is a hotspot and
+    links no one at that snapshot; at a later snapshot, where two of them used it, it
+    links those two. Devices and logins are counted as distinct per window."""
+    crowd = [f"C{i:02d}" for i in range(graph.MAX_SHARERS + 1)]
+    logins = [("C00", "2025-08-10 12:00"), ("C01", "2025-08-11 12:00"), ("C01", "2025-08-12 02:00")]
+    logins += [(account, "2025-06-10 12:00") for account in crowd]
+    events = pd.DataFrame(logins, columns=["account_id", "ts"]).assign(
+        ts=lambda frame: pd.to_datetime(frame["ts"], utc=True), device_id="hot", ip=None
+    )
+    # C00 also logs in from a second device, twice, in the first window only.
+    own = pd.DataFrame(
+        {
+            "account_id": "C00",
+            "device_id": "own",
+            "ip": None,
+            "ts": pd.to_datetime(["2025-06-11", "2025-06-12"], utc=True),
+        }
+    )
+    con = connect(
+        write_tables(
+            tmp_path,
+            {
+                "accounts": account_rows(*crowd),
+                "transactions": transaction_rows(("2025-06-01", "C00", "X", 1.0)),
+                "device_events": pd.concat([events, own]),
+                "labels": pd.DataFrame(columns=["entity_type", "entity_id", "confirmed_at"]),
+            },
+        )
+    )
+    later = utc("2025-10-01")  # its 90 days start on 2025-07-03: only C00 and C01 remain
+    features = compute_features(con, "account", pd.DatetimeIndex([SNAPSHOT, later]))
+    at = features.set_index(["snapshot_date", "entity_id"])
+    assert at.loc[SNAPSHOT, "link_degree"].max() == 0
+    assert at.loc[(SNAPSHOT, "C00"), "max_accounts_per_device_90d"] == graph.MAX_SHARERS + 1
+    assert at.loc[(SNAPSHOT, "C00"), "distinct_devices_90d"] == 2
+    assert at.loc[(later, "C00"), "link_degree"] == 1
+    assert at.loc[(later, "C01"), "link_degree"] == 1
+    assert at.loc[(later, "C02"), "link_degree"] == 0
+    assert at.loc[(later, "C01"), "max_accounts_per_device_90d"] == 2
+    assert at.loc[(later, "C00"), "distinct_devices_90d"] == 1
+    assert at.loc[(later, "C01"), "night_login_share_90d"] == pytest.approx(0.5)
+    assert at.loc[(later, "C02"), "distinct_devices_90d"] == 0
+
+
 def test_days_and_hours_are_read_on_the_utc_calendar(tmp_path):
     """Ages count midnights crossed, also for an account opened before 1970 (whose
     microseconds since the epoch are negative); the night ends at 05:00 UTC."""
