@@ -212,10 +212,10 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     query = (
         "SELECT epoch_us(snapshot_date) AS snapshot_us, chunk, bit FROM snapshot_bits ORDER BY 1"
     )
-    snapshots = con.execute(query).fetchnumpy()
+    snapshot_bits = con.execute(query).fetchnumpy()
+    snapshots = snapshot_bits["snapshot_us"]
     with timed("graph links"):
-        links = _by_snapshot_bits(con, _LINKS_SQL, snapshots)
-    snapshots = snapshots["snapshot_us"]
+        links = _by_snapshot_bits(con, _LINKS_SQL, snapshot_bits)
     with timed("graph flows"):
         flows = _by_snapshot(con, _FLOWS_SQL, snapshots)
     known_bad = _by_snapshot(con, _KNOWN_BAD_SQL, snapshots)
