@@ -5,8 +5,9 @@ WITH held AS (
     FROM policies p
     JOIN account_persons pe USING (account_id)
 ),
--- The accounts (any institution) of holders who surrendered, and when: small, so the scan
--- of all payments below only probes it.
+-- The accounts (any institution) of holders who surrendered, and when: small, so the
+-- payments below only probe it (watched_payments_180d holds those that can follow a
+-- surrender).
 surrendering AS (
     SELECT DISTINCT pe.account_id, h.person_id, h.surrendered_at
     FROM held h
@@ -18,7 +19,7 @@ surrendering AS (
 -- A semi join keeps each payment once however many surrenders it follows.
 refund_transfers AS (
     SELECT t.ts, t.amount, src.person_id AS sender, t.dst_id AS receiver
-    FROM payments_within(90) t
+    FROM watched_payments_180d t
     SEMI JOIN surrendering s
       ON s.account_id = t.src_id
      AND t.ts >= s.surrendered_at

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,9 +176,16 @@ def feature_table(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex)
     return aligned_view(clean, entity, family_parts(clean, entity, snapshots))
 
 
-def family_parts(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) -> list[Aligned]:
+def family_parts(
+    clean: CleanData,
+    entity: Entity,
+    snapshots: pd.DatetimeIndex,
+    *,
+    later: Sequence[Family] = (),
+) -> list[Aligned]:
     """Run every available family of ``entity`` into its table: the features, as parts of
-    :func:`aligned_view`."""
+    :func:`aligned_view`. The shared tables that families of another entity to run ``later``
+    in this session read are kept for them."""
     usable, _ = available_families(entity, clean.present)
     prepare(clean, snapshots)
     run_order = sorted(usable, key=_shared_tables_first)
@@ -186,7 +193,7 @@ def family_parts(clean: CleanData, entity: Entity, snapshots: pd.DatetimeIndex) 
         # Shared tables built on the way are in its time (and logged on their own too).
         with timed(f"family {family.name}"):
             materialize(clean, family)
-        release_shared(clean, run_order[done:])
+        release_shared(clean, [*run_order[done:], *later])
         # Sorted by a statement of its own, once the shared tables it read are dropped:
         # sorting inside the family's statement, beside its hash tables, ran out of memory
         # at a million accounts and 12 snapshots. Only the sorted table is compressed. The

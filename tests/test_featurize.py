@@ -342,6 +342,23 @@ def test_shared_tables_are_dropped_once_no_family_left_reads_them(tiny_clean_dir
     assert "account_flows_30d" not in data.shared
 
 
+def test_shared_tables_an_entity_to_come_reads_are_kept_for_it(tiny_clean_dir, monkeypatch):
+    """The features stage computes the accounts, then the intermediaries: the payments both
+    follow are read once, and every other shared table is dropped with the accounts'."""
+    built = []
+    monkeypatch.setattr(
+        featurize, "shared_table_sql", lambda name: built.append(name) or shared_table_sql(name)
+    )
+    data = connect(tiny_clean_dir)
+    snapshots = pd.DatetimeIndex([SNAPSHOT])
+    later = featurize.available_families("intermediary", data.present)[0]
+    featurize.family_parts(data, "account", snapshots, later=later)
+    assert set(data.shared) & featurize.SHARED_TABLES == {"watched_payments_180d"}
+    featurize.family_parts(data, "intermediary", snapshots)
+    assert built.count("watched_payments_180d") == 1
+    assert not set(data.shared) & featurize.SHARED_TABLES
+
+
 def test_marked_families_build_their_hash_tables_on_their_aggregates(tiny_clean_dir):
     """No LEFT JOIN of a family marked hash_aggregates is flipped to build on every account
     snapshot, and the setting that says so ends with the family."""

@@ -63,7 +63,7 @@ def run(
         data.con.register("snapshot_splits", splits.rename_axis("snapshot_date").reset_index())
     manifest = {"data_start": str(start), "data_end": str(end), "entities": {}}
     with atomic_dir(out) as staging:
-        for entity in ENTITIES:
+        for position, entity in enumerate(ENTITIES):
             if scheduler and entity == "account":
                 parts = partitioned_account_parts(
                     data, clean, snapshots,
@@ -71,7 +71,12 @@ def run(
                     scheduler=scheduler, memory_gib=params.features.duckdb_memory_gib,
                 )  # fmt: skip
             else:
-                parts = family_parts(data, entity, snapshots)
+                later = [
+                    family
+                    for other in ENTITIES[position + 1 :]
+                    for family in available_families(other, data.present)[0]
+                ]
+                parts = family_parts(data, entity, snapshots, later=later)
             with timed(f"{entity} rows labelled (training) and checked in line"):
                 if as_of:
                     rows = aligned_view(data, entity, parts)
