@@ -58,9 +58,10 @@ _SQL_TYPES = {
 # The shared tables (features/_<name>.sql), built when a family first reads them.
 SHARED_TABLES = frozenset(table for family in load_catalog().values() for table in family.uses)
 
-# Shared tables that count over every account (who else logs in from a device): an
-# extraction by partition builds them once, over all accounts, and every partition reads them.
-COUNTED_OVER_ALL = ("device_users_90d",)
+# Shared tables that count over every account (who else logs in from a device) or are the
+# same for every account (the watched payments): an extraction by partition builds them
+# once, over all accounts, and every partition reads them.
+COUNTED_OVER_ALL = ("device_users_90d", "watched_payments_180d")
 
 
 @dataclass(frozen=True)
