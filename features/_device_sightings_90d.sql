@@ -9,16 +9,12 @@
 CREATE OR REPLACE TABLE device_sightings_90d AS
 WITH logins AS (
     SELECT
-        k.account_key,
-        d.chunk,
-        d.snapshots,
-        hash(e.device_id) AS device,
-        CASE WHEN e.ip IS NOT NULL THEN hash(e.ip) END AS ip
-    FROM device_events e
-    JOIN account_keys k USING (account_id)
-    SEMI JOIN account_scope USING (account_key)
-    JOIN day_snapshots_90d d ON d.day = utc_day(e.ts)
-    WHERE within_reach(e.ts, 90)
+        account_key,
+        chunk,
+        snapshots,
+        hash(device_id) AS device,
+        CASE WHEN ip IS NOT NULL THEN hash(ip) END AS ip
+    FROM logins_90d
 )
 -- Both groupings in one pass over the logins.
 SELECT

@@ -92,6 +92,17 @@ SELECT intermediary_id, intermediary_id FROM intermediaries;
 -- built. Per-account tables and rows follow it; what counts other accounts does not.
 CREATE OR REPLACE TEMP TABLE account_scope AS SELECT account_key FROM account_keys;
 
+-- The logins of the accounts in scope that a 90-day window can reach, each with the set of
+-- snapshots whose windows hold its day (day_snapshots_90d): what the login sightings and
+-- the login counts are grouped from.
+CREATE OR REPLACE TEMP VIEW logins_90d AS
+SELECT k.account_key, d.chunk, d.snapshots, e.ts, e.device_id, e.ip
+FROM device_events e
+JOIN account_keys k USING (account_id)
+SEMI JOIN account_scope USING (account_key)
+JOIN day_snapshots_90d d ON d.day = utc_day(e.ts)
+WHERE within_reach(e.ts, 90);
+
 -- The rows of each entity type: one per entity and snapshot at which it exists. Families
 -- return one row per row here, keyed by `entity_key` (pipeline/featurize.py keeps them in
 -- the order of these rows and lines them up side by side). With the account's opening and

@@ -5,16 +5,12 @@
 WITH login_counts AS (
     -- An account's logins of a month fall into one or two sets of snapshots.
     SELECT
-        k.account_key,
-        d.chunk,
-        d.snapshots,
+        account_key,
+        chunk,
+        snapshots,
         count(*) AS logins,
-        count(*) FILTER (WHERE utc_hour(e.ts) < 5) AS night_logins
-    FROM device_events e
-    JOIN account_keys k USING (account_id)
-    SEMI JOIN account_scope USING (account_key)
-    JOIN day_snapshots_90d d ON d.day = utc_day(e.ts)
-    WHERE within_reach(e.ts, 90)
+        count(*) FILTER (WHERE utc_hour(ts) < 5) AS night_logins
+    FROM logins_90d
     GROUP BY ALL
 ),
 logins AS (

@@ -182,19 +182,20 @@ def family_parts(
     entity: Entity,
     snapshots: pd.DatetimeIndex,
     *,
-    later: Sequence[Family] = (),
+    later: Sequence[Entity] = (),
 ) -> list[Aligned]:
     """Run every available family of ``entity`` into its table: the features, as parts of
-    :func:`aligned_view`. The shared tables that families of another entity to run ``later``
-    in this session read are kept for them."""
+    :func:`aligned_view`. The shared tables that the families of the entities ``later`` in
+    this session read are kept for them."""
     usable, _ = available_families(entity, clean.present)
     prepare(clean, snapshots)
     run_order = sorted(usable, key=_shared_tables_first)
+    later_families = [f for other in later for f in available_families(other, clean.present)[0]]
     for done, family in enumerate(run_order, start=1):
         # Shared tables built on the way are in its time (and logged on their own too).
         with timed(f"family {family.name}"):
             materialize(clean, family)
-        release_shared(clean, [*run_order[done:], *later])
+        release_shared(clean, [*run_order[done:], *later_families])
         # Sorted by a statement of its own, once the shared tables it read are dropped:
         # sorting inside the family's statement, beside its hash tables, ran out of memory
         # at a million accounts and 12 snapshots. Only the sorted table is compressed. The

@@ -71,11 +71,7 @@ def run(
                     scheduler=scheduler, memory_gib=params.features.duckdb_memory_gib,
                 )  # fmt: skip
             else:
-                later = [
-                    family
-                    for other in ENTITIES[position + 1 :]
-                    for family in available_families(other, data.present)[0]
-                ]
+                later = ENTITIES[position + 1 :]
                 parts = family_parts(data, entity, snapshots, later=later)
             with timed(f"{entity} rows labelled (training) and checked in line"):
                 if as_of:
