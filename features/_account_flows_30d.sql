@@ -8,16 +8,19 @@
 -- together (a scoring snapshot alone gets the features it would get in training).
 CREATE OR REPLACE TABLE account_flows_30d AS
 WITH scoped AS (
-    SELECT k.* FROM account_keys k SEMI JOIN account_scope USING (account_key)
+    SELECT k.id_hash, k.account_key FROM account_keys k SEMI JOIN account_scope USING (account_key)
+),
+payments AS (
+    SELECT ts, amount, hash(src_id) AS payer, hash(dst_id) AS payee FROM payments_within(31)
 ),
 -- Both sides from one read of the payments (each payment paired with both values of
 -- `incoming`): a UNION ALL of two joins decoded the Parquet file twice.
 sides AS (
-    SELECT k.account_key, r.ts, r.amount, s.incoming,
-           hash(CASE WHEN s.incoming THEN r.src_id ELSE r.dst_id END) AS counterparty
-    FROM payments_within(31) r
+    SELECT k.account_key, p.ts, p.amount, s.incoming,
+           CASE WHEN s.incoming THEN p.payer ELSE p.payee END AS counterparty
+    FROM payments p
     CROSS JOIN (VALUES (false), (true)) AS s(incoming)
-    JOIN scoped k ON k.account_id = CASE WHEN s.incoming THEN r.dst_id ELSE r.src_id END
+    JOIN scoped k ON k.id_hash = CASE WHEN s.incoming THEN p.payee ELSE p.payer END
 ),
 -- Time in microseconds (epoch_us): integer arithmetic, where the same on TIMESTAMPTZ goes
 -- through the ICU calendar at several times the cost per payment.
