@@ -61,7 +61,7 @@ FEATURES = [
 _NODES_SQL = """
 CREATE OR REPLACE TEMP TABLE graph_nodes AS
 SELECT k.account_key - 1 AS node, 'account' AS entity_type, a.account_id AS entity_id,
-       k.account_key AS entity_key, a.opened_at AS since, hash(a.account_id) AS entity_hash
+       k.account_key AS entity_key, a.opened_at AS since, k.id_hash AS entity_hash
 FROM accounts a JOIN account_keys k USING (account_id)
 UNION ALL
 SELECT (SELECT count(*) FROM account_keys) + k.intermediary_key - 1, 'intermediary',
