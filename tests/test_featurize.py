@@ -309,13 +309,16 @@ def test_compressing_the_work_tables_changes_no_feature(entity, tiny_clean_dir, 
     snapshots = pd.DatetimeIndex([SNAPSHOT, utc("2025-08-01")])
     as_written = compute_features(connect(tiny_clean_dir), entity, snapshots)
     monkeypatch.setattr(featurize, "COMPRESS_FROM_SHARE", 0)
-    data = connect(tiny_clean_dir)
+    data = connect(tiny_clean_dir, threads=2)
     compressed = compute_features(data, entity, snapshots)
     family = families_for(entity)[0].name
     storage = data.con.execute(
         f"SELECT DISTINCT compression FROM pragma_storage_info('{family}')"
     ).fetchall()
     assert {"Uncompressed"} != {c for (c,) in storage}  # really compressed
+    # The spare thread of the checkpoints is given back.
+    [(threads,)] = data.con.execute("SELECT current_setting('threads')").fetchall()
+    assert threads == 2
     pd.testing.assert_frame_equal(compressed, as_written, check_exact=True)
 
 
