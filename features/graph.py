@@ -240,14 +240,24 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
 
 def _store_ring_names(con: duckdb.DuckDBPyConnection, roots: np.ndarray) -> None:
     """Table ``graph_ring_names``: the name of each node that is the root of a ring (of more
-    than one member) at some snapshot. Named once, after the snapshots, so each snapshot's
-    rows go into DuckDB as numbers only."""
+    than one member) at some snapshot, ``ring-`` and 12 hex digits of a fixed hash of its
+    entity's id. A ring is named after its lowest member, so it keeps its id while that
+    member stays. Named once, after the snapshots, so each snapshot's rows go into DuckDB as
+    numbers only."""
     _insert(con, "graph_ring_roots", {"node": roots}, create=True)
     entities = con.execute(
         "SELECT node, entity_id FROM graph_nodes SEMI JOIN graph_ring_roots USING (node)"
     ).fetchnumpy()
-    names = {"node": entities["node"], "ring_id": _ring_names(entities["entity_id"])}
-    _insert(con, "graph_ring_names", names, create=True)
+    # Each id once: pandas' default of factorizing them first would only cost time. Written
+    # out by DuckDB: numpy's string formatting took most of a second at a million accounts.
+    ids = entities["entity_id"].astype(object)
+    hashed = pd.util.hash_array(ids, categorize=False) >> np.uint64(16)
+    _insert(con, "graph_ring_hashes", {"node": entities["node"], "hashed": hashed}, create=True)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE graph_ring_names AS "
+        "SELECT node, 'ring-' || lpad(lower(to_hex(hashed)), 12, '0') AS ring_id "
+        "FROM graph_ring_hashes"
+    )
 
 
 def _insert(
@@ -414,10 +424,3 @@ def _adjacency(n: int, left: np.ndarray, right: np.ndarray) -> sp.csr_array:
     matrix = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     matrix.data[:] = 1.0
     return matrix
-
-
-def _ring_names(entities: np.ndarray) -> np.ndarray:
-    """``ring-`` and 12 hex digits of a fixed hash of each entity: a ring is named after its
-    lowest member, so it keeps its id while that member stays."""
-    hashed = pd.util.hash_array(entities.astype(object)) >> np.uint64(16)
-    return np.char.add("ring-", np.char.mod("%012x", hashed)).astype(object)

@@ -1,5 +1,6 @@
 """The graph family's arithmetic against textbook definitions, on small graphs."""
 
+import duckdb
 import numpy as np
 
 from features import graph
@@ -34,3 +35,17 @@ def test_pagerank_is_the_stationary_distribution_with_sinks_spread_evenly():
     # The isolated nodes share one rank; receivers rank above it.
     assert np.unique(ranks[36:]).size == 1
     assert ranks[np.flatnonzero(sinks[:36])].min() > ranks[36]
+
+
+def test_rings_keep_the_names_they_had():
+    """A ring is named after its lowest member by a fixed hash of its id: the names must not
+    change from release to release (investigators follow rings by them), leading zeros
+    included."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TEMP TABLE graph_nodes AS SELECT * FROM (VALUES "
+        "(0, 'A000001'), (1, 'A000002'), (2, 'A000010'), (3, 'I000001')) t(node, entity_id)"
+    )
+    graph._store_ring_names(con, np.array([0, 2, 3]))
+    names = con.execute("SELECT node, ring_id FROM graph_ring_names ORDER BY node").fetchall()
+    assert names == [(0, "ring-6a962ae4f58e"), (2, "ring-06d2ff4bd8c6"), (3, "ring-1c7970c41026")]
