@@ -19,7 +19,6 @@ Everything used is strictly before the cut-off, including which entities are kno
 from __future__ import annotations
 
 import multiprocessing
-import random
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
@@ -31,6 +30,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from features import leiden
 from pipeline.timing import timed
 
 # Numpy columns by name: a snapshot's query rows, or its features.
@@ -42,7 +42,6 @@ MAX_SHARERS = 20
 
 # Connected groups larger than this are split into communities.
 MAX_COMPONENT_RING = 50
-SEED = 42
 # Snapshots whose graphs are computed at once (see build_graph_features).
 GRAPH_THREADS = 2
 
@@ -231,9 +230,10 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     with (
         timed("graph features of every snapshot"),
         ThreadPoolExecutor(GRAPH_THREADS) as pool,
-        LeidenProcess() as leiden,
+        # Apart only when snapshots run side by side.
+        Communities(apart=GRAPH_THREADS > 1 and len(snapshots) > 1) as communities,
     ):
-        computed = pool.map(partial(_snapshot_features, n, leiden), links, flows, known_bad)
+        computed = pool.map(partial(_snapshot_features, n, communities), links, flows, known_bad)
         for snapshot, graph in zip(snapshots, computed, strict=True):
             rows = {"snapshot_us": np.full(n, snapshot), "node": np.arange(n)} | graph
             _insert(con, "graph_features", rows)
@@ -318,7 +318,7 @@ def _by_snapshot_bits(
 
 
 def _snapshot_features(
-    n: int, leiden: LeidenProcess, links: Columns, flows: Columns, known_bad: Columns
+    n: int, communities: Communities, links: Columns, flows: Columns, known_bad: Columns
 ) -> Columns:
     """FEATURES and ``ring_root`` of every node at one snapshot."""
     src, dst = flows["src_node"], flows["dst_node"]
@@ -328,7 +328,7 @@ def _snapshot_features(
     bad = np.zeros(n)
     bad[known_bad["node"]] = 1.0
 
-    ring = _rings(identity, leiden)
+    ring = _rings(identity, communities)
     ring_count = ring.max() + 1
     ring_size = np.bincount(ring, minlength=ring_count)[ring]
     ring_bad = np.bincount(ring, weights=bad, minlength=ring_count)[ring] - bad
@@ -359,58 +359,50 @@ def _snapshot_features(
     }
 
 
-def _rings(identity: sp.csr_array, leiden: LeidenProcess) -> np.ndarray:
+def _rings(identity: sp.csr_array, communities: Communities) -> np.ndarray:
     """Ring number of every node: its connected group, or its community within a large one."""
     count, component = connected_components(identity, directed=False)
     large = np.bincount(component, minlength=count)[component] > MAX_COMPONENT_RING
     if large.any():
         inside = np.flatnonzero(large)
         sub = sp.triu(identity[inside][:, inside], k=1).tocoo()
-        component[inside] = count + leiden.communities(len(inside), sub.row, sub.col)
+        component[inside] = count + communities.of(len(inside), sub.row, sub.col)
     return np.unique(component, return_inverse=True)[1]
 
 
-class LeidenProcess:
-    """igraph's Leiden in a process of its own, started when first needed. Leiden and the
-    edge list handed to igraph hold the interpreter: run in the threads of the snapshots,
-    they kept two threads to 1.6 cores (12 snapshots at a million accounts: 20.8 s; with
-    Leiden here, 17.6 s). Only the large components' edges cross, a few megabytes.
-    One process runs one call at a time, so the seeded communities do not depend on which
-    thread asks first."""
+class Communities:
+    """Leiden (features/leiden.py) in a process of its own, started when first needed, for
+    snapshots computed side by side: Leiden and the edge list handed to igraph hold the
+    interpreter, and in the snapshots' threads they kept two threads to 1.6 cores (12
+    snapshots at a million accounts: 20.8 s; with Leiden apart, 17.6 s). Only the large
+    components' edges cross, a few megabytes. One process runs one call at a time, so the
+    seeded communities do not depend on which thread asks first. For a single snapshot, or
+    snapshots one at a time (``apart`` false), no thread waits on another, and Leiden runs
+    where it is asked: a process takes a second to start."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, apart: bool) -> None:
+        self._apart = apart
         self._pool: ProcessPoolExecutor | None = None
         self._starting = threading.Lock()
 
-    def communities(self, nodes: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def of(self, nodes: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Community of each of ``nodes`` nodes linked by the edges ``left``-``right``."""
+        if not self._apart:
+            return leiden.communities(nodes, left, right)
         with self._starting:
             if self._pool is None:
                 # A fresh interpreter: forking a process that runs DuckDB's threads could
                 # copy a lock some thread holds.
                 spawn = multiprocessing.get_context("spawn")
                 self._pool = ProcessPoolExecutor(1, mp_context=spawn)
-        return self._pool.submit(_leiden, nodes, left, right).result()
+        return self._pool.submit(leiden.communities, nodes, left, right).result()
 
-    def __enter__(self) -> LeidenProcess:
+    def __enter__(self) -> Communities:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown()
-
-
-def _leiden(nodes: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Leiden communities (modularity, seeded) of a graph given as its edges."""
-    # Imported here: igraph loads its plotting stack (matplotlib) on import, 0.6 s that
-    # every command reaching this module would pay, and only large components need it.
-    import igraph  # noqa: PLC0415
-
-    # Pairs of Python ints: igraph reads those several times faster than a numpy array.
-    graph = igraph.Graph(n=nodes, edges=list(zip(left.tolist(), right.tolist(), strict=True)))
-    igraph.set_random_number_generator(random.Random(SEED))
-    communities = graph.community_leiden(objective_function="modularity", n_iterations=2)
-    return np.asarray(communities.membership)
 
 
 def _pagerank(
