@@ -288,7 +288,8 @@ def test_features_are_identical_from_run_to_run(entity, tiny_clean_dir):
 def test_graph_snapshots_on_threads_equal_one_at_a_time(tiny_clean_dir, monkeypatch):
     """Snapshots' graphs run two at a time and must give what one at a time gives, each
     snapshot's rows its own. Every group larger than two is split by Leiden here, so that
-    seeded communities are computed at every snapshot."""
+    seeded communities are computed at every snapshot: in Leiden's own process for two
+    threads, in place for one (graph.Communities)."""
     snapshots = pd.date_range("2025-05-01", "2025-09-01", freq="MS", tz="UTC")
 
     def graph_features(threads: int) -> pd.DataFrame:
