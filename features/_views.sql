@@ -109,15 +109,24 @@ WHERE within_reach(e.ts, 90);
 
 -- The rows of each entity type: one per entity and snapshot at which it exists. Families
 -- return one row per row here, keyed by `entity_key` (pipeline/featurize.py keeps them in
--- the order of these rows and lines them up side by side). With the account's opening and
--- person, for which families would otherwise join fifteen million rows on the account's id
--- again (at a million accounts and 12 snapshots).
-CREATE OR REPLACE TEMP VIEW account_snapshots AS
-SELECT a.account_id AS entity_id, k.account_key AS entity_key, k.account_key, s.snapshot_date,
-       a.opened_at, person_of(a.id_number, a.account_id) AS person_id
+-- the order of these rows and lines them up side by side). The accounts' rows (fifteen
+-- million at a million accounts and 12 snapshots) are stored once as table
+-- `account_snapshots` (keys and the day of opening only, in row order; pipeline/featurize.py, once the
+-- scope is set): each family reads them instead of crossing the accounts with the snapshots
+-- again, and joins its per-account rows to them on the integer key. The intermediaries'
+-- rows are few, and carry the id their families join on.
+CREATE OR REPLACE TEMP VIEW account_snapshots_in_scope AS
+SELECT k.account_key AS entity_key, s.snapshot_date, utc_day(a.opened_at) AS opened_day
 FROM accounts a JOIN account_keys k USING (account_id) SEMI JOIN account_scope USING (account_key)
 CROSS JOIN snapshots s
 WHERE a.opened_at IS NULL OR a.opened_at < s.snapshot_date;
+
+-- Each entity's id by its key: what the rows of a features file are named by.
+CREATE OR REPLACE TEMP VIEW account_ids AS
+SELECT account_key AS entity_key, account_id AS entity_id FROM account_keys;
+
+CREATE OR REPLACE TEMP VIEW intermediary_ids AS
+SELECT intermediary_key AS entity_key, intermediary_id AS entity_id FROM intermediary_keys;
 
 CREATE OR REPLACE TEMP VIEW intermediary_snapshots AS
 SELECT i.intermediary_id AS entity_id, k.intermediary_key AS entity_key, s.snapshot_date

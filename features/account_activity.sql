@@ -17,7 +17,7 @@ WITH per_account AS (
 SELECT
     u.entity_key,
     u.snapshot_date,
-    utc_day(u.snapshot_date) - utc_day(u.opened_at) AS account_age_days,
+    utc_day(u.snapshot_date) - u.opened_day AS account_age_days,
     coalesce(p.txn_count_30d, 0) AS txn_count_30d,
     coalesce(p.amount_in_30d, 0) AS amount_in_30d,
     coalesce(p.amount_out_30d, 0) AS amount_out_30d,
@@ -26,4 +26,4 @@ SELECT
     coalesce(p.active_days_30d, 0) AS active_days_30d,
     coalesce(p.max_txns_one_hour_30d, 0) AS max_txns_one_hour_30d
 FROM account_snapshots u
-LEFT JOIN per_account p ON p.account_key = u.account_key AND p.snapshot_date = u.snapshot_date
+LEFT JOIN per_account p ON p.account_key = u.entity_key AND p.snapshot_date = u.snapshot_date

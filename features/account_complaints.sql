@@ -19,7 +19,7 @@ contact_senders AS (
 ),
 per_account AS (
     SELECT
-        r.account_id,
+        k.account_key,
         r.snapshot_date,
         count(*) AS complaints_90d,
         max(t.senders) - 1 AS max_others_same_text_90d,
@@ -28,6 +28,7 @@ per_account AS (
             AS third_party_contact_share_90d
     FROM recent r
     JOIN accounts a USING (account_id)
+    JOIN account_keys k USING (account_id)
     LEFT JOIN text_senders t USING (snapshot_date, text)
     LEFT JOIN contact_senders c USING (snapshot_date, contact_phone)
     GROUP BY ALL
@@ -40,4 +41,4 @@ SELECT
     coalesce(p.max_others_same_contact_90d, 0) AS max_others_same_contact_90d,
     p.third_party_contact_share_90d
 FROM account_snapshots u
-LEFT JOIN per_account p ON p.account_id = u.entity_id AND p.snapshot_date = u.snapshot_date
+LEFT JOIN per_account p ON p.account_key = u.entity_key AND p.snapshot_date = u.snapshot_date

@@ -59,6 +59,6 @@ SELECT
         AS max_accounts_per_ip_90d,
     l.night_logins / l.logins AS night_login_share_90d
 FROM account_snapshots u
-LEFT JOIN logins l ON l.account_key = u.account_key AND l.snapshot_date = u.snapshot_date
-LEFT JOIN distinct_values d ON d.account_key = u.account_key AND d.snapshot_date = u.snapshot_date
-LEFT JOIN most_shared m ON m.account_key = u.account_key AND m.snapshot_date = u.snapshot_date
+LEFT JOIN logins l ON l.account_key = u.entity_key AND l.snapshot_date = u.snapshot_date
+LEFT JOIN distinct_values d ON d.account_key = u.entity_key AND d.snapshot_date = u.snapshot_date
+LEFT JOIN most_shared m ON m.account_key = u.entity_key AND m.snapshot_date = u.snapshot_date

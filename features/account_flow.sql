@@ -41,6 +41,6 @@ SELECT
     coalesce(h.share_in_forwarded_24h_30d, 0) AS share_in_forwarded_24h_30d,
     w.median_hours_to_forward_30d
 FROM account_snapshots u
-LEFT JOIN per_account p ON p.account_key = u.account_key AND p.snapshot_date = u.snapshot_date
-LEFT JOIN holding h ON h.account_key = u.account_key AND h.snapshot_date = u.snapshot_date
-LEFT JOIN forwarding w ON w.account_key = u.account_key AND w.snapshot_date = u.snapshot_date
+LEFT JOIN per_account p ON p.account_key = u.entity_key AND p.snapshot_date = u.snapshot_date
+LEFT JOIN holding h ON h.account_key = u.entity_key AND h.snapshot_date = u.snapshot_date
+LEFT JOIN forwarding w ON w.account_key = u.entity_key AND w.snapshot_date = u.snapshot_date

@@ -8,7 +8,7 @@ WITH peer_income AS (
 ),
 applications AS (
     SELECT
-        l.account_id,
+        k.account_key,
         s.snapshot_date,
         count(*) AS loans_applied_180d,
         avg(CASE WHEN l.intermediary_id IS NOT NULL THEN 1.0 ELSE 0.0 END)
@@ -16,6 +16,7 @@ applications AS (
         max(l.stated_income) / any_value(p.median_stated_income) AS stated_income_to_peers,
         count(*) FILTER (WHERE l.defaulted_at < s.snapshot_date) AS loans_defaulted_180d
     FROM loans l
+    JOIN account_keys k USING (account_id)
     JOIN snapshots s
       ON l.applied_at < s.snapshot_date AND l.applied_at >= s.snapshot_date - INTERVAL 180 DAY
     JOIN peer_income p ON p.snapshot_date = s.snapshot_date
@@ -43,5 +44,5 @@ SELECT
     coalesce(a.loans_defaulted_180d, 0) AS loans_defaulted_180d,
     coalesce(b.payers_with_new_loan_30d, 0) AS payers_with_new_loan_30d
 FROM account_snapshots u
-LEFT JOIN applications a ON a.account_id = u.entity_id AND a.snapshot_date = u.snapshot_date
-LEFT JOIN from_borrowers b ON b.account_key = u.account_key AND b.snapshot_date = u.snapshot_date
+LEFT JOIN applications a ON a.account_key = u.entity_key AND a.snapshot_date = u.snapshot_date
+LEFT JOIN from_borrowers b ON b.account_key = u.entity_key AND b.snapshot_date = u.snapshot_date

@@ -52,10 +52,26 @@ sent_on AS (
     GROUP BY ALL
 ),
 received AS (
-    SELECT r.receiver AS account_id, s.snapshot_date, count(DISTINCT r.sender) AS payers
+    SELECT k.account_key, s.snapshot_date, count(DISTINCT r.sender) AS payers
     FROM refund_transfers r
+    JOIN account_keys k ON k.account_id = r.receiver
     JOIN snapshots s ON r.ts < s.snapshot_date AND r.ts >= s.snapshot_date - INTERVAL 30 DAY
     GROUP BY ALL
+),
+-- Each account gets its person's figures: the accounts of the people above, by key.
+person_accounts AS (
+    SELECT pe.person_id, k.account_key
+    FROM account_persons pe
+    JOIN account_keys k USING (account_id)
+    SEMI JOIN (SELECT person_id FROM held) USING (person_id)
+),
+per_account AS (
+    SELECT a.account_key, p.*
+    FROM per_person p JOIN person_accounts a USING (person_id)
+),
+sent_on_by_account AS (
+    SELECT a.account_key, o.*
+    FROM sent_on o JOIN person_accounts a USING (person_id)
 )
 SELECT
     u.entity_key,
@@ -65,6 +81,6 @@ SELECT
     capped(coalesce(o.sent_90d, 0) / nullif(p.refunds_90d, 0), 1) AS refund_sent_on_share_90d,
     coalesce(r.payers, 0) AS payers_after_surrender_30d
 FROM account_snapshots u
-LEFT JOIN per_person p ON p.person_id = u.person_id AND p.snapshot_date = u.snapshot_date
-LEFT JOIN sent_on o ON o.person_id = u.person_id AND o.snapshot_date = u.snapshot_date
-LEFT JOIN received r ON r.account_id = u.entity_id AND r.snapshot_date = u.snapshot_date
+LEFT JOIN per_account p ON p.account_key = u.entity_key AND p.snapshot_date = u.snapshot_date
+LEFT JOIN sent_on_by_account o ON o.account_key = u.entity_key AND o.snapshot_date = u.snapshot_date
+LEFT JOIN received r ON r.account_key = u.entity_key AND r.snapshot_date = u.snapshot_date

@@ -271,14 +271,22 @@ def store_spine(clean: CleanData, entity: Entity, rows: str | None = None) -> st
     then share the spine's one sort)."""
     spine = _spine_table(entity)
     if rows or spine not in clean.shared:
-        keys = ", ".join(FAMILY_KEYS)
-        source = rows or f"SELECT {keys}, entity_id FROM {entity}_snapshots"
+        source = rows or f"SELECT * FROM {snapshot_ids(entity)}"
         # Not compressed: only the line-up follows, which streams its rows to the writer and
         # needs no room of its own (at a million accounts and 12 snapshots, compressing the
         # spine's 15 M ids cost 3 s).
         store_in_row_order(clean, spine, source, compress=False)
         clean.shared[spine] = True
     return spine
+
+
+def snapshot_ids(entity: Entity) -> str:
+    """The rows of ``<entity>_snapshots`` by FAMILY_KEYS, with the ``entity_id`` that names
+    them in the features file: a subquery."""
+    return (
+        f"(SELECT s.entity_key, s.snapshot_date, i.entity_id FROM {entity}_snapshots s "
+        f"JOIN {entity}_ids i USING (entity_key))"
+    )
 
 
 def drop_lineup(clean: CleanData, entity: Entity, parts: list[Aligned]) -> None:
@@ -373,6 +381,8 @@ def prepare(clean: CleanData, snapshots: pd.DatetimeIndex) -> None:
         clean.con.execute(views_sql())
         if clean.partition:
             _narrow_scope(clean.con, clean.partition)
+        # The rows every account family reads (features/_views.sql), for the scope just set.
+        store_in_row_order(clean, "account_snapshots", "SELECT * FROM account_snapshots_in_scope")
         clean.shared["snapshots"] = key
 
 

@@ -22,6 +22,7 @@ from pipeline.featurize import (
     data_window,
     drop_lineup,
     family_parts,
+    snapshot_ids,
     store_spine,
     write_parquet,
 )
@@ -113,7 +114,7 @@ def run(
 def _label_part(data: CleanData, entity: Entity, params: Params) -> Aligned:
     """Label, typology and split of every row, and whether the entity is known bad already
     (such rows are dropped): stored with the entity's spine, in the one sort."""
-    labelled = label_sql(f"{entity}_snapshots", entity, params.features.label_horizon_days)
+    labelled = label_sql(snapshot_ids(entity), entity, params.features.label_horizon_days)
     spine = store_spine(
         data,
         entity,
