@@ -21,7 +21,7 @@ import pandas as pd
 
 from pipeline.catalog import load_catalog
 from pipeline.config import load_params
-from pipeline.featurize import connect, data_window, materialize, prepare
+from pipeline.featurize import CleanData, connect, data_window, materialize, prepare
 from pipeline.snapshots import training_snapshots
 
 
@@ -100,9 +100,9 @@ def activity(
     return rows.assign(snapshot_date=snapshot, account_age_days=age)
 
 
-def snapshots_of(clean: Path, params: Path) -> pd.DatetimeIndex:
-    """The pipeline's training snapshots of this data: the same for both contenders."""
-    return training_snapshots(*data_window(connect(clean)), load_params(params).features)
+def snapshots_of(data: CleanData, params: Path) -> pd.DatetimeIndex:
+    """The pipeline's training snapshots of this data: the same for all contenders."""
+    return training_snapshots(*data_window(data), load_params(params).features)
 
 
 def plain_pandas(clean: Path, out: Path, params: Path) -> None:
@@ -110,7 +110,9 @@ def plain_pandas(clean: Path, out: Path, params: Path) -> None:
     its start reach), count the bursts, group by account."""
     accounts = pd.read_parquet(clean / "accounts.parquet", columns=["account_id", "opened_at"])
     payments = account_payments(clean)
-    _write([plain_activity(accounts, payments, s) for s in snapshots_of(clean, params)], out)
+    _write(
+        [plain_activity(accounts, payments, s) for s in snapshots_of(connect(clean), params)], out
+    )
 
 
 def plain_activity(
@@ -127,7 +129,7 @@ def tuned_pandas(clean: Path, out: Path, params: Path) -> None:
     """The bursts of all payments counted once, up front; then each snapshot's window."""
     accounts = pd.read_parquet(clean / "accounts.parquet", columns=["account_id", "opened_at"])
     payments = with_past_hour_searchsorted(account_payments(clean))
-    _write([activity(accounts, payments, s) for s in snapshots_of(clean, params)], out)
+    _write([activity(accounts, payments, s) for s in snapshots_of(connect(clean), params)], out)
 
 
 def _write(frames: list[pd.DataFrame], out: Path) -> None:
@@ -139,7 +141,7 @@ def _write(frames: list[pd.DataFrame], out: Path) -> None:
 
 def ours(clean: Path, out: Path, params: Path) -> None:
     data = connect(clean)
-    prepare(data, snapshots_of(clean, params))
+    prepare(data, snapshots_of(data, params))
     family = load_catalog()["account_activity"]
     materialize(data, family)
     # The ids back on, as the pandas versions write them; in no order, as theirs.
