@@ -110,11 +110,11 @@ WHERE within_reach(e.ts, 90);
 -- The rows of each entity type: one per entity and snapshot at which it exists. Families
 -- return one row per row here, keyed by `entity_key` (pipeline/featurize.py keeps them in
 -- the order of these rows and lines them up side by side). The accounts' rows (fifteen
--- million at a million accounts and 12 snapshots) are stored once as table
--- `account_snapshots` (keys and the day of opening only, in row order; pipeline/featurize.py, once the
--- scope is set): each family reads them instead of crossing the accounts with the snapshots
--- again, and joins its per-account rows to them on the integer key. The intermediaries'
--- rows are few, and carry the id their families join on.
+-- million at a million accounts and 12 snapshots) are stored once, as table
+-- `account_snapshots` (keys and the day of opening only, in row order), by
+-- pipeline/featurize.py once the scope is set: each family reads them instead of crossing
+-- the accounts with the snapshots again, and joins its per-account rows to them on the
+-- integer key. The intermediaries' rows are few, and carry the id their families join on.
 CREATE OR REPLACE TEMP VIEW account_snapshots_in_scope AS
 SELECT k.account_key AS entity_key, s.snapshot_date, utc_day(a.opened_at) AS opened_day
 FROM accounts a JOIN account_keys k USING (account_id) SEMI JOIN account_scope USING (account_key)
