@@ -58,29 +58,23 @@ received AS (
     JOIN snapshots s ON r.ts < s.snapshot_date AND r.ts >= s.snapshot_date - INTERVAL 30 DAY
     GROUP BY ALL
 ),
--- Each account gets its person's figures: the accounts of the people above, by key.
-person_accounts AS (
-    SELECT pe.person_id, k.account_key
-    FROM account_persons pe
-    JOIN account_keys k USING (account_id)
-    SEMI JOIN (SELECT person_id FROM held) USING (person_id)
-),
+-- Each account gets its person's figures. A sender surrendered a policy it held, so every
+-- person in sent_on has rows in per_person.
 per_account AS (
-    SELECT a.account_key, p.*
-    FROM per_person p JOIN person_accounts a USING (person_id)
-),
-sent_on_by_account AS (
-    SELECT a.account_key, o.*
-    FROM sent_on o JOIN person_accounts a USING (person_id)
+    SELECT k.account_key, p.snapshot_date, p.policies_in_force, p.surrenders_90d,
+           p.refunds_90d, o.sent_90d
+    FROM per_person p
+    LEFT JOIN sent_on o USING (person_id, snapshot_date)
+    JOIN account_persons pe USING (person_id)
+    JOIN account_keys k USING (account_id)
 )
 SELECT
     u.entity_key,
     u.snapshot_date,
     coalesce(p.policies_in_force, 0) AS policies_in_force,
     coalesce(p.surrenders_90d, 0) AS surrenders_90d,
-    capped(coalesce(o.sent_90d, 0) / nullif(p.refunds_90d, 0), 1) AS refund_sent_on_share_90d,
+    capped(coalesce(p.sent_90d, 0) / nullif(p.refunds_90d, 0), 1) AS refund_sent_on_share_90d,
     coalesce(r.payers, 0) AS payers_after_surrender_30d
 FROM account_snapshots u
 LEFT JOIN per_account p ON p.account_key = u.entity_key AND p.snapshot_date = u.snapshot_date
-LEFT JOIN sent_on_by_account o ON o.account_key = u.entity_key AND o.snapshot_date = u.snapshot_date
 LEFT JOIN received r ON r.account_key = u.entity_key AND r.snapshot_date = u.snapshot_date
