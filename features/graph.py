@@ -21,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 
 import duckdb
@@ -195,14 +196,25 @@ ORDER BY ALL
 """
 
 
-def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
-    """Create table ``graph_features``: per snapshot (``snapshot_us``, its microseconds
-    since the epoch; from the ``snapshots`` table) and node, FEATURES and ``ring_root``, the
-    node whose name (table ``graph_ring_names``) the ring has. :func:`family_sql` selects an
-    entity type's rows from it, with ``ring_id``.
+@dataclass(frozen=True)
+class FamilyRows:
+    """Where one entity type's graph family goes: table ``table`` of the default database,
+    one row per row of query ``rows`` (``snapshot_us``, microseconds since the epoch, and
+    ``entity_key``; sorted by ``snapshot_us``), in that query's order."""
 
-    Each snapshot's rows go into DuckDB as soon as they and the earlier snapshots' are
-    computed, so Python holds a few snapshots' graphs at a time, not all of them.
+    entity: str
+    table: str
+    rows: str
+
+
+def build_graph_features(con: duckdb.DuckDBPyConnection, families: list[FamilyRows]) -> None:
+    """Create each of ``families``' tables: its rows' FEATURES and ``ring_id`` at every
+    snapshot of the ``snapshots`` table.
+
+    The rows are written in the order asked for as each snapshot is computed, so Python
+    holds a few snapshots' graphs at a time, not all of them, and the tables need no sort
+    after (at a million accounts and 12 snapshots, selecting the accounts' rows by joins
+    and sorting them took 9 s).
     """
     with timed("graph nodes and sightings"):
         con.execute(_NODES_SQL)
@@ -218,53 +230,98 @@ def build_graph_features(con: duckdb.DuckDBPyConnection) -> None:
     with timed("graph flows"):
         flows = _by_snapshot(con, _FLOWS_SQL, snapshots)
     known_bad = _by_snapshot(con, _KNOWN_BAD_SQL, snapshots)
+    with timed("graph rows and ring names"):
+        rows = [_family_rows(con, family, snapshots) for family in families]
+        names = _ring_names(con)
     columns = ", ".join(f"{name} DOUBLE" for name in FEATURES)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE graph_features "
-        f"(snapshot_us BIGINT, node BIGINT, {columns}, ring_root BIGINT)"
-    )
+    for family in families:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {family.table} "
+            f"(entity_key INTEGER, snapshot_date TIMESTAMPTZ, {columns}, ring_id VARCHAR)"
+        )
 
     # Snapshots are independent: two at a time, since the sparse products and most of numpy
     # release the GIL. Rows go into DuckDB in snapshot order as each is ready.
-    # Which nodes root a ring of more than one member at some snapshot: marked, not
-    # collected, as the members of 12 snapshots' rings are millions of repeats (sorting them
-    # for the distinct roots took 1.8 s at a million accounts).
-    is_root = np.zeros(n, dtype=bool)
     with (
         timed("graph features of every snapshot"),
         ThreadPoolExecutor(GRAPH_THREADS) as pool,
         # Apart only when snapshots run side by side.
         Communities(apart=GRAPH_THREADS > 1 and len(snapshots) > 1) as communities,
     ):
-        computed = pool.map(partial(_snapshot_features, n, communities), links, flows, known_bad)
-        for snapshot, graph in zip(snapshots, computed, strict=True):
-            rows = {"snapshot_us": np.full(n, snapshot), "node": np.arange(n)} | graph
-            _insert(con, "graph_features", rows)
-            is_root[graph["ring_root"][graph["ring_size"] > 1]] = True
-    with timed("graph rings named"):
-        _store_ring_names(con, np.flatnonzero(is_root))
+        computed = pool.map(
+            partial(_snapshot_rows, n, communities, names),
+            snapshots,
+            zip(*rows, strict=True),
+            links,
+            flows,
+            known_bad,
+        )
+        for families_columns in computed:
+            for family, columns in zip(families, families_columns, strict=True):
+                _insert(con, family.table, columns)
 
 
-def _store_ring_names(con: duckdb.DuckDBPyConnection, roots: np.ndarray) -> None:
-    """Table ``graph_ring_names``: the name of each node that is the root of a ring (of more
-    than one member) at some snapshot, ``ring-`` and 12 hex digits of a fixed hash of its
-    entity's id. A ring is named after its lowest member, so it keeps its id while that
-    member stays. Named once, after the snapshots, so each snapshot's rows go into DuckDB as
-    numbers only."""
-    _insert(con, "graph_ring_roots", {"node": roots}, create=True)
-    entities = con.execute(
-        "SELECT node, entity_id FROM graph_nodes SEMI JOIN graph_ring_roots USING (node)"
+def _family_rows(
+    con: duckdb.DuckDBPyConnection, family: FamilyRows, snapshots: np.ndarray
+) -> list[Columns]:
+    """Each snapshot's rows of a family: ``entity_key``, and the ``node`` that entity is."""
+    nodes = con.execute(
+        "SELECT entity_key, node FROM graph_nodes WHERE entity_type = ?", [family.entity]
     ).fetchnumpy()
+    node_of = np.zeros(nodes["entity_key"].max(initial=0) + 1, dtype=np.int64)
+    node_of[nodes["entity_key"]] = nodes["node"]
+    return [
+        {"entity_key": keys, "node": node_of[keys]}
+        for keys in (at["entity_key"] for at in _by_snapshot(con, family.rows, snapshots))
+    ]
+
+
+def _snapshot_rows(
+    n: int,
+    communities: Communities,
+    names: pa.Array,
+    snapshot: int,
+    families_rows: tuple[Columns, ...],
+    links: Columns,
+    flows: Columns,
+    known_bad: Columns,
+) -> list[dict]:
+    """Each family's rows at one snapshot with their graph features, picked out of the
+    node arrays in the snapshot's thread, beside its graph, rather than in the one thread
+    that writes the snapshots to DuckDB in turn."""
+    graph = _snapshot_features(n, communities, links, flows, known_bad)
+    return [_family_columns(graph, names, snapshot, rows) for rows in families_rows]
+
+
+def _family_columns(graph: Columns, names: pa.Array, snapshot: int, rows: Columns) -> dict:
+    """A snapshot's graph features for a family's rows at it."""
+    nodes = rows["node"]
+    return {
+        "entity_key": rows["entity_key"],
+        "snapshot_date": pa.array(np.full(len(nodes), snapshot), pa.timestamp("us", tz="UTC")),
+        **{name: graph[name][nodes] for name in FEATURES},
+        # A lone node is in no ring. Names stay in the dictionary until DuckDB reads them:
+        # picking 15 M of them here took a second of the snapshots' threads.
+        "ring_id": pa.DictionaryArray.from_arrays(
+            pa.array(graph["ring_root"][nodes], mask=graph["ring_size"][nodes] <= 1), names
+        ),
+    }
+
+
+def _ring_names(con: duckdb.DuckDBPyConnection) -> pa.Array:
+    """The name of the ring each node would root: ``ring-`` and 12 hex digits of a fixed
+    hash of its entity's id. A ring is named after its lowest member, so it keeps its id
+    while that member stays."""
+    ids = con.execute("SELECT entity_id FROM graph_nodes ORDER BY node").fetchnumpy()["entity_id"]
     # Each id once: pandas' default of factorizing them first would only cost time. Written
     # out by DuckDB: numpy's string formatting took most of a second at a million accounts.
-    ids = entities["entity_id"].astype(object)
-    hashed = pd.util.hash_array(ids, categorize=False) >> np.uint64(16)
-    _insert(con, "graph_ring_hashes", {"node": entities["node"], "hashed": hashed}, create=True)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE graph_ring_names AS "
-        "SELECT node, 'ring-' || lpad(lower(to_hex(hashed)), 12, '0') AS ring_id "
-        "FROM graph_ring_hashes"
+    hashed = pd.util.hash_array(ids.astype(object), categorize=False) >> np.uint64(16)
+    _insert(con, "graph_ring_hashes", {"node": np.arange(len(ids)), "hashed": hashed}, create=True)
+    names = con.sql(
+        "SELECT 'ring-' || lpad(lower(to_hex(hashed)), 12, '0') AS ring_id "
+        "FROM graph_ring_hashes ORDER BY node"
     )
+    return names.to_arrow_table()["ring_id"].combine_chunks()
 
 
 def _insert(
@@ -278,21 +335,6 @@ def _insert(
     else:
         con.execute(f"INSERT INTO {table} SELECT * FROM graph_rows")
     con.unregister("graph_rows")
-
-
-def family_sql(entity: str) -> str:
-    """The graph family of one entity type: its rows of ``graph_features``, for the entities
-    that exist at each snapshot."""
-    return f"""
-SELECT n.entity_key, s.snapshot_date, {", ".join(f"g.{name}" for name in FEATURES)},
-       -- A lone node is in no ring.
-       CASE WHEN g.ring_size > 1 THEN r.ring_id END AS ring_id
-FROM graph_features g
-JOIN snapshots s ON epoch_us(s.snapshot_date) = g.snapshot_us
-JOIN graph_nodes n USING (node)
-LEFT JOIN graph_ring_names r ON r.node = g.ring_root
-WHERE n.entity_type = '{entity}' AND coalesce(n.since < s.snapshot_date, true)
-"""
 
 
 def _by_snapshot(con: duckdb.DuckDBPyConnection, sql: str, snapshots: np.ndarray) -> list[Columns]:

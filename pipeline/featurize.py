@@ -21,7 +21,7 @@ import pandas as pd
 
 from features import graph
 from pipeline.catalog import Family, families_for, load_catalog, shared_table_sql, views_sql
-from pipeline.config import Entity
+from pipeline.config import ENTITIES, Entity
 from pipeline.contract import TABLES
 from pipeline.errors import InputError
 from pipeline.partitions import partition_of
@@ -196,6 +196,8 @@ def family_parts(
         with timed(f"family {family.name}"):
             materialize(clean, family)
         release_shared(clean, [*run_order[done:], *later_families])
+        if _born_in_row_order(clean, family):
+            continue
         # Sorted by a statement of its own, once the shared tables it read are dropped:
         # sorting inside the family's statement, beside its hash tables, ran out of memory
         # at a million accounts and 12 snapshots. Only the sorted table is compressed. The
@@ -293,9 +295,8 @@ def drop_lineup(clean: CleanData, entity: Entity, parts: list[Aligned]) -> None:
     """Drop the view and tables of an entity's features once written: the families of the
     next entity need the memory, and a checkpoint would spend time compressing them."""
     clean.con.execute(f"DROP VIEW IF EXISTS {_features_view(entity)}")
-    spine = _spine_table(entity)
-    clean.shared.pop(spine, None)
-    for table in {spine, *(part.table for part in parts)}:
+    for table in {_spine_table(entity), *(part.table for part in parts)}:
+        clean.shared.pop(table, None)
         clean.con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -342,7 +343,7 @@ def release_shared(clean: CleanData, pending: list[Family]) -> None:
     """Drop the shared tables that no family still to run will read: at a million accounts
     they fill most of DuckDB's memory, which the families after them need. A graph family
     reads none once the graph is built."""
-    readers = [f for f in pending if not (f.engine == "graph" and "graph" in clean.shared)]
+    readers = [f for f in pending if not (f.engine == "graph" and f.name in clean.shared)]
     needed = {table for family in readers for table in family.uses}
     for table in SHARED_TABLES - needed:
         if clean.shared.pop(table, None):
@@ -462,28 +463,50 @@ def _spare_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def materialize(clean: CleanData, family: Family) -> None:
-    """Run one family into a table of its name, in no particular order, checking its
-    columns against the catalog."""
-    if family.engine == "graph" and clean.partition:
-        # The graph needs every node: computed once, this partition's rows read back.
-        source = (
-            f"SELECT * FROM {parquet_reader(clean.partition.shared_file(family.name))} "
-            "SEMI JOIN account_snapshots USING (entity_key, snapshot_date)"
-        )
-    elif family.engine == "graph":
-        if "graph" not in clean.shared:
+    """Run one family into a table of its name, in no particular order unless
+    :func:`_born_in_row_order`, checking its columns against the catalog."""
+    if _born_in_row_order(clean, family):
+        if family.name not in clean.shared:
             build_shared(clean, family)
-            graph.build_graph_features(clean.con)
-            clean.shared["graph"] = True
-        source = graph.family_sql(family.entity)
+            graph_families = [
+                f
+                for entity in ENTITIES
+                for f in available_families(entity, clean.present)[0]
+                if f.engine == "graph"
+            ]
+            graph.build_graph_features(clean.con, [_graph_rows(f) for f in graph_families])
+            clean.shared.update(dict.fromkeys((f.name for f in graph_families), True))
     else:
-        build_shared(clean, family)
-        source = family.sql()
-    # Not compressed (see store): family_parts stores it again in row order, and only that
-    # copy is compressed.
-    with _hash_tables_on_aggregates(clean.con) if family.hash_aggregates else nullcontext():
-        clean.con.execute(f"CREATE OR REPLACE TABLE {family.name} AS {source}")
+        if family.engine == "graph":
+            # The graph needs every node: computed once, this partition's rows read back.
+            source = (
+                f"SELECT * FROM {parquet_reader(clean.partition.shared_file(family.name))} "
+                "SEMI JOIN account_snapshots USING (entity_key, snapshot_date)"
+            )
+        else:
+            build_shared(clean, family)
+            source = family.sql()
+        # Not compressed (see store): family_parts stores it again in row order, and only
+        # that copy is compressed.
+        with _hash_tables_on_aggregates(clean.con) if family.hash_aggregates else nullcontext():
+            clean.con.execute(f"CREATE OR REPLACE TABLE {family.name} AS {source}")
     columns = [c[0] for c in clean.con.execute(f"DESCRIBE {family.name}").fetchall()]
     expected = FAMILY_KEYS + family.features + list(family.annotations)
     if columns != expected:
         raise RuntimeError(f"family {family.name} returns {columns}, catalog lists {expected}")
+
+
+def _born_in_row_order(clean: CleanData, family: Family) -> bool:
+    """Whether a family's table is written in ROW_ORDER as it is computed: the graph's, one
+    entity's rows snapshot by snapshot (features/graph.py), unless a partition reads its
+    rows back from the file of the whole graph family."""
+    return family.engine == "graph" and not clean.partition
+
+
+def _graph_rows(family: Family) -> graph.FamilyRows:
+    """A graph family's table: a row per row of its entity's snapshots, in ROW_ORDER."""
+    rows = (
+        f"SELECT epoch_us(snapshot_date) AS snapshot_us, entity_key "
+        f"FROM {family.entity}_snapshots ORDER BY {ROW_ORDER}"
+    )
+    return graph.FamilyRows(family.entity, family.name, rows)
