@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -430,17 +431,21 @@ def _hash_tables_on_aggregates(con: duckdb.DuckDBPyConnection) -> Iterator[None]
 
 
 def store(clean: CleanData, sql: str, *, compress: bool = True) -> None:
-    """Run a statement that writes a table of the work database; once the tables fill
-    ``COMPRESS_FROM_SHARE`` of DuckDB's memory, compress what it holds (a checkpoint), if
-    asked to ``compress``.
+    """Run a statement that writes a table of the work database, then, if asked to
+    ``compress``, :func:`compress_when_full`."""
+    clean.con.execute(sql)
+    if compress:
+        compress_when_full(clean)
+
+
+def compress_when_full(clean: CleanData) -> None:
+    """Once the tables fill ``COMPRESS_FROM_SHARE`` of DuckDB's memory, compress what the
+    work database holds (a checkpoint).
 
     Compressing costs about 2 s per GB: worth it where the alternative is spilling (a
     million accounts), not for tables that fit (the ``make run`` world, a few hundred
     thousand accounts), whose extraction it would only slow down.
     """
-    clean.con.execute(sql)
-    if not compress:
-        return
     [(used,)] = clean.con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
     if used > COMPRESS_FROM_SHARE * clean.memory_gib * 2**30:
         with timed(f"work tables compressed at {used / 2**30:.1f} GiB"), _spare_thread(clean.con):
@@ -468,14 +473,7 @@ def materialize(clean: CleanData, family: Family) -> None:
     if _born_in_row_order(clean, family):
         if family.name not in clean.shared:
             build_shared(clean, family)
-            graph_families = [
-                f
-                for entity in ENTITIES
-                for f in available_families(entity, clean.present)[0]
-                if f.engine == "graph"
-            ]
-            graph.build_graph_features(clean.con, [_graph_rows(f) for f in graph_families])
-            clean.shared.update(dict.fromkeys((f.name for f in graph_families), True))
+            _build_graph_families(clean)
     else:
         if family.engine == "graph":
             # The graph needs every node: computed once, this partition's rows read back.
@@ -503,10 +501,26 @@ def _born_in_row_order(clean: CleanData, family: Family) -> bool:
     return family.engine == "graph" and not clean.partition
 
 
-def _graph_rows(family: Family) -> graph.FamilyRows:
-    """A graph family's table: a row per row of its entity's snapshots, in ROW_ORDER."""
-    rows = (
-        f"SELECT epoch_us(snapshot_date) AS snapshot_us, entity_key "
-        f"FROM {family.entity}_snapshots ORDER BY {ROW_ORDER}"
+def _build_graph_families(clean: CleanData) -> None:
+    """Every available graph family's table, from one graph for both entity types: a row
+    per row of the entity's snapshots, in ROW_ORDER."""
+    families = [
+        family
+        for entity in ENTITIES
+        for family in available_families(entity, clean.present)[0]
+        if family.engine == "graph"
+    ]
+    graph.build_graph_features(
+        clean.con,
+        partial(compress_when_full, clean),
+        [
+            graph.FamilyRows(
+                family.entity,
+                family.name,
+                f"SELECT epoch_us(snapshot_date) AS snapshot_us, entity_key "
+                f"FROM {family.entity}_snapshots ORDER BY {ROW_ORDER}",
+            )
+            for family in families
+        ],
     )
-    return graph.FamilyRows(family.entity, family.name, rows)
+    clean.shared.update(dict.fromkeys((family.name for family in families), True))
