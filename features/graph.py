@@ -217,7 +217,7 @@ def build_graph_features(
     The rows are written in the order asked for as each snapshot is computed, so Python
     holds a few snapshots' graphs at a time, not all of them, and the tables need no sort
     after (at a million accounts and 12 snapshots, selecting the accounts' rows by joins
-    and sorting them took 9 s). ``written`` is called after each snapshot's rows: the
+    and sorting them took 8 to 9 s). ``written`` is called after each snapshot's rows: the
     caller's chance to compress them before they fill DuckDB's memory (which DuckDB would
     otherwise do by itself, on one core: 3.3 s once at a million accounts).
     """
@@ -238,11 +238,11 @@ def build_graph_features(
     with timed("graph rows and ring names"):
         rows = [_family_rows(con, family, snapshots) for family in families]
         names = _ring_names(con)
-    columns = ", ".join(f"{name} DOUBLE" for name in FEATURES)
+    features = ", ".join(f"{name} DOUBLE" for name in FEATURES)
     for family in families:
         con.execute(
             f"CREATE OR REPLACE TABLE {family.table} "
-            f"(entity_key INTEGER, snapshot_date TIMESTAMPTZ, {columns}, ring_id VARCHAR)"
+            f"(entity_key INTEGER, snapshot_date TIMESTAMPTZ, {features}, ring_id VARCHAR)"
         )
 
     # Snapshots are independent: two at a time, since the sparse products and most of numpy
