@@ -505,22 +505,15 @@ def _build_graph_families(clean: CleanData) -> None:
     """Every available graph family's table, from one graph for both entity types: a row
     per row of the entity's snapshots, in ROW_ORDER."""
     families = [
-        family
+        graph.FamilyRows(
+            family.entity,
+            family.name,
+            f"SELECT epoch_us(snapshot_date) AS snapshot_us, entity_key "
+            f"FROM {family.entity}_snapshots ORDER BY {ROW_ORDER}",
+        )
         for entity in ENTITIES
         for family in available_families(entity, clean.present)[0]
         if family.engine == "graph"
     ]
-    graph.build_graph_features(
-        clean.con,
-        partial(compress_when_full, clean),
-        [
-            graph.FamilyRows(
-                family.entity,
-                family.name,
-                f"SELECT epoch_us(snapshot_date) AS snapshot_us, entity_key "
-                f"FROM {family.entity}_snapshots ORDER BY {ROW_ORDER}",
-            )
-            for family in families
-        ],
-    )
-    clean.shared.update(dict.fromkeys((family.name for family in families), True))
+    graph.build_graph_features(clean.con, partial(compress_when_full, clean), families)
+    clean.shared.update(dict.fromkeys((family.table for family in families), True))
