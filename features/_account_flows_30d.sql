@@ -1,7 +1,7 @@
 -- Each payment seen once from each side that is a customer account, with the account's
 -- next payment out (at or after this one: how long incoming money stays) and its
--- number of payments in the hour up to this one (bursts), in the 30 days before each
--- snapshot, for the accounts in scope. Both windows share one sort of the account's
+-- number of payments in the hour up to this one (bursts; of several at one instant, the
+-- last counts them all), in the 30 days before each snapshot, for the accounts in scope. Both windows share one sort of the account's
 -- payments. The other side is kept as a 64-bit hash, enough to count distinct counterparties.
 -- Payments are read from a day before the earliest window: the hour up to a payment at the
 -- start of a window then holds the payments just before it whichever snapshots are computed
@@ -34,7 +34,12 @@ forwarding AS (
             PARTITION BY account_key ORDER BY epoch_us(ts)
             RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
         ) AS next_out_us,
-        count(*) OVER (
+        -- The payment's place among those of the hour up to it: their count, where
+        -- payments at one instant count those before them, and the last all of them, so
+        -- the most per account and snapshot, all a family takes, is the count's. DuckDB
+        -- reads it off the frame's bounds; count(*) built a segment tree for it (at 170k,
+        -- 0.75 s more CPU in a window of 5 s).
+        row_number(ORDER BY epoch_us(ts)) OVER (
             PARTITION BY account_key ORDER BY epoch_us(ts)
             RANGE BETWEEN 3600000000 PRECEDING AND CURRENT ROW
         ) AS txns_past_hour

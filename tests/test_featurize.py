@@ -101,6 +101,30 @@ def test_a_burst_across_the_start_of_a_window_counts_alone_as_among_others(tmp_p
         assert last["max_txns_one_hour_30d"] == 3
 
 
+def test_payments_at_one_instant_all_count_in_the_burst(tmp_path):
+    """Payments at the same instant are all in the hour up to each of them, whatever order
+    the sort leaves them in; a payment just over an hour before is not."""
+    clean = write_tables(
+        tmp_path,
+        {
+            "accounts": account_rows("A1"),
+            "transactions": transaction_rows(
+                ("2025-06-10 08:59", "P1", "A1", 10.0),  # 61 minutes before the three
+                ("2025-06-10 09:30", "P1", "A1", 10.0),
+                ("2025-06-10 10:00", "A1", "X1", 10.0),
+                ("2025-06-10 10:00", "P2", "A1", 10.0),
+                ("2025-06-10 10:00", "A1", "X2", 10.0),
+                ("2025-06-10 11:05", "A1", "X1", 10.0),
+            ),
+            "labels": pd.DataFrame(columns=["entity_type", "entity_id", "confirmed_at"]),
+        },
+    )
+    features = compute_features(connect(clean), "account", pd.DatetimeIndex([SNAPSHOT]))
+    assert features["txn_count_30d"].tolist() == [6]
+    # The three at 10:00 and 09:30; none else holds as many.
+    assert features["max_txns_one_hour_30d"].tolist() == [4]
+
+
 def flow_world(tmp_path):
     """A1 gets 100 and forwards 90 two hours later; gets 50 and forwards after the cut-off."""
     transactions = transaction_rows(
