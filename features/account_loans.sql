@@ -31,7 +31,8 @@ from_borrowers AS (
     FROM account_flows_30d f
     JOIN loans l
       ON hash(l.account_id) = f.counterparty
-     AND l.disbursed_at <= f.ts AND f.ts < l.disbursed_at + INTERVAL 7 DAY
+     AND epoch_us(l.disbursed_at) <= f.ts_us
+     AND f.ts_us < epoch_us(l.disbursed_at) + 7 * 86400000000
     WHERE f.incoming
     GROUP BY ALL
 )
