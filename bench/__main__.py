@@ -177,6 +177,17 @@ def _resident(process: psutil.Process) -> int:
         return 0
 
 
+def median_run(runs: list[dict], *, rounds_of: str) -> dict:
+    """A stage's run of median wall time, with every run's wall time when there were
+    several (``rounds_wall_s``, in the order of the rounds) and which invocation ran them
+    (``rounds_of``): only rounds of one invocation ran side by side."""
+    if len(runs) == 1:
+        return runs[0]
+    finished = sorted((r for r in runs if "failed" not in r), key=lambda r: r["wall_s"])
+    median = finished[(len(finished) - 1) // 2] if finished else runs[-1]
+    return median | {"rounds_wall_s": [r["wall_s"] for r in runs], "rounds_of": rounds_of}
+
+
 def end_to_end(stages: dict) -> dict:
     """Raw tables to scores: the stages' times added up, the largest of their peaks."""
     parts = [stages[s] for s in END_TO_END]
@@ -259,10 +270,15 @@ def _against(how: str, theirs: dict, ours: dict) -> str:
             f"{how} pandas failed ({theirs['failed']}) after {theirs['wall_s']} s at "
             f"{theirs['peak_gib']} GiB"
         )
-    return (
+    ratio = (
         f"{how} pandas {theirs['wall_s']} s and {theirs['peak_gib']} GiB: "
         f"**{theirs['wall_s'] / ours['wall_s']:.1f}x**"
     )
+    if "rounds_of" not in ours or ours["rounds_of"] != theirs.get("rounds_of"):
+        return ratio
+    rounds = list(zip(ours["rounds_wall_s"], theirs["rounds_wall_s"], strict=True))
+    each = ", ".join(f"{t:.1f} / {o:.1f} s = {t / o:.1f}x" for o, t in rounds)
+    return f"{ratio} (medians of {len(rounds)} rounds: {each})"
 
 
 def update_doc() -> None:
@@ -281,6 +297,10 @@ def main() -> None:
         "--work", type=Path, help="keep the data here (default: a temporary directory), "
         "so that later stages can be measured again with --stages",
     )  # fmt: skip
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the stages round after round this many "
+        "times and keep each stage's median run (for comparisons: see docs/benchmarks.md)",
+    )  # fmt: skip
     args = parser.parse_args()
     scale = SCALES[args.scale]
     results = {"scale": args.scale, "accounts": scale.accounts, "machine": machine(), "stages": {}}
@@ -288,12 +308,18 @@ def main() -> None:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         env_key = os.environ.pop("BGRISK_PSEUDONYM_KEY", None)  # simulated data: public key
-        for stage in args.stages.split(","):
-            results["stages"][stage] = measure(stage_command(stage, work, scale), work)
-            inner = work / f"{stage}.json"  # what a stage timed inside itself (scoring)
-            if inner.exists():
-                results["stages"][stage] |= json.loads(inner.read_text())
-            print(f"{args.scale} {stage}: {results['stages'][stage]}", flush=True)
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        runs = {stage: [] for stage in args.stages.split(",")}
+        for _ in range(args.repeat):
+            for stage, stage_runs in runs.items():
+                run = measure(stage_command(stage, work, scale), work)
+                inner = work / f"{stage}.json"  # what a stage timed inside itself (scoring)
+                if inner.exists():
+                    run |= json.loads(inner.read_text())
+                stage_runs.append(run)
+                print(f"{args.scale} {stage}: {run}", flush=True)
+        for stage, stage_runs in runs.items():
+            results["stages"][stage] = median_run(stage_runs, rounds_of=started)
         results["data"] = data_sizes(work)
         if set(END_TO_END) <= set(results["stages"]):
             results["stages"]["end_to_end"] = end_to_end(results["stages"])

@@ -54,3 +54,30 @@ def test_a_stage_peak_adds_up_the_worker_processes_it_starts(tmp_path):
     figures = measure([sys.executable, str(script)], tmp_path)
     assert figures["peak_gib"] > 0.55  # two processes of 300 MiB each, at the same time
     assert figures["wall_s"] >= 2 and "failed" not in figures
+
+
+def test_repeated_stages_keep_their_median_run_and_pair_rounds_of_one_invocation():
+    """On a machine whose speed moves, a comparison is read from rounds run side by side."""
+    from bench.__main__ import _against, median_run
+
+    ours = median_run(
+        [{"wall_s": 7.0, "peak_gib": 1.0}, {"wall_s": 6.5, "peak_gib": 1.1},
+         {"wall_s": 9.0, "peak_gib": 1.2}],
+        rounds_of="t0",
+    )  # fmt: skip
+    assert ours["wall_s"] == 7.0 and ours["peak_gib"] == 1.0
+    assert ours["rounds_wall_s"] == [7.0, 6.5, 9.0]
+    failed = median_run(
+        [{"failed": "exit code -9", "wall_s": 1.0}, {"wall_s": 80.0}], rounds_of="t0"
+    )
+    assert failed["wall_s"] == 80.0 and failed["rounds_wall_s"] == [1.0, 80.0]
+    theirs = median_run(
+        [{"wall_s": 70.0, "peak_gib": 3.0}, {"wall_s": 66.0, "peak_gib": 3.0},
+         {"wall_s": 95.0, "peak_gib": 3.0}],
+        rounds_of="t0",
+    )  # fmt: skip
+    text = _against("plain", theirs, ours)
+    assert "**10.0x**" in text
+    assert "70.0 / 7.0 s = 10.0x, 66.0 / 6.5 s = 10.2x, 95.0 / 9.0 s = 10.6x" in text
+    elsewhere = _against("plain", theirs | {"rounds_of": "t1"}, ours)
+    assert "rounds" not in elsewhere and "**10.0x**" in elsewhere
