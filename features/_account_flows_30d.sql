@@ -1,8 +1,9 @@
 -- Each payment seen once from each side that is a customer account, with the account's
 -- next payment out (at or after this one: how long incoming money stays) and its
 -- number of payments in the hour up to this one (bursts; of several at one instant, the
--- last counts them all), in the 30 days before each snapshot, for the accounts in scope. Both windows share one sort of the account's
--- payments. The other side is kept as a 64-bit hash, enough to count distinct counterparties.
+-- last counts them all), in the 30 days before each snapshot, for the accounts in scope.
+-- Both windows share one sort of the account's payments. The other side is kept as a
+-- 64-bit hash, enough to count distinct counterparties.
 -- Payments are read from a day before the earliest window: the hour up to a payment at the
 -- start of a window then holds the payments just before it whichever snapshots are computed
 -- together (a scoring snapshot alone gets the features it would get in training).

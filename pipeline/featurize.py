@@ -503,8 +503,8 @@ def _born_in_row_order(clean: CleanData, family: Family) -> bool:
 def _build_graph_families(clean: CleanData) -> None:
     """Every available graph family's table, from one graph for both entity types: a row
     per row of the entity's snapshots, in ROW_ORDER."""
-    # Imported here: the graph's libraries (scipy, igraph) take a fifth of a second to load,
-    # which every extraction without a graph (a partition, one family) would wait for.
+    # Imported here: the graph's libraries (scipy, igraph) take 0.13 s to load, which every
+    # extraction without a graph (a partition, one family) would wait for.
     from features import graph  # noqa: PLC0415
 
     families = [
