@@ -67,4 +67,4 @@ SELECT
     f.incoming AND f.next_out_us < epoch_us(d.snapshot_date)
         AND f.next_out_us - f.ts_us <= 86400000000 AS forwarded_24h
 FROM forwarding f
-JOIN snapshot_days d ON d.day = utc_day(make_timestamp(f.ts_us)) AND d.days_before <= 30;
+JOIN snapshot_days d ON d.day = utc_day_of_us(f.ts_us) AND d.days_before <= 30;

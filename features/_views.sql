@@ -5,14 +5,16 @@
 -- A ratio limited to `cap`; unlike least(), NULL (nothing to divide by) stays NULL.
 CREATE OR REPLACE TEMP MACRO capped(x, cap) AS CASE WHEN x > cap THEN cap ELSE x END;
 
--- The UTC day (days since 1970-01-01) and hour of day of an event. Timestamps are UTC, so
+-- The UTC day (days since 1970-01-01) and hour of day of an event, from its timestamp or
+-- from its microseconds since the epoch (as the flow table keeps it). Timestamps are UTC, so
 -- the same instant as a plain TIMESTAMP (no time zone) has the same calendar, and DuckDB
 -- reads that calendar without the ICU library that costs several times more per row on
 -- TIMESTAMPTZ (in CAST(ts AS DATE), hour(ts), date_diff).
-CREATE OR REPLACE TEMP MACRO utc_clock(ts) AS make_timestamp(epoch_us(ts));
-CREATE OR REPLACE TEMP MACRO utc_day(ts) AS
-    CAST(CAST(utc_clock(ts) AS DATE) - DATE '1970-01-01' AS INTEGER);
-CREATE OR REPLACE TEMP MACRO utc_hour(ts) AS CAST(hour(utc_clock(ts)) AS INTEGER);
+CREATE OR REPLACE TEMP MACRO utc_day_of_us(us) AS
+    CAST(CAST(make_timestamp(us) AS DATE) - DATE '1970-01-01' AS INTEGER);
+CREATE OR REPLACE TEMP MACRO utc_hour_of_us(us) AS CAST(hour(make_timestamp(us)) AS INTEGER);
+CREATE OR REPLACE TEMP MACRO utc_day(ts) AS utc_day_of_us(epoch_us(ts));
+CREATE OR REPLACE TEMP MACRO utc_hour(ts) AS utc_hour_of_us(epoch_us(ts));
 
 -- The kinds of value an entity is seen with (devices and network addresses at login,
 -- phones and id numbers on records and complaints): one byte a row, where the text takes

@@ -7,8 +7,7 @@ WITH per_account AS (
         count(*) FILTER (WHERE days_before <= 7) AS txn_count_7d,
         sum(amount) FILTER (WHERE incoming) AS amount_in_30d,
         sum(amount) FILTER (WHERE NOT incoming) AS amount_out_30d,
-        count(*) FILTER (WHERE utc_hour(make_timestamp(ts_us)) < 5) / count(*)
-            AS night_txn_share_30d,
+        count(*) FILTER (WHERE utc_hour_of_us(ts_us) < 5) / count(*) AS night_txn_share_30d,
         -- Days as bits of one integer: count(DISTINCT) would keep a hash set per group.
         bit_count(bit_or(CAST(1 AS UBIGINT) << days_before)) AS active_days_30d,
         max(txns_past_hour) AS max_txns_one_hour_30d
