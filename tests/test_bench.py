@@ -56,6 +56,25 @@ def test_a_stage_peak_adds_up_the_worker_processes_it_starts(tmp_path):
     assert figures["wall_s"] >= 2 and "failed" not in figures
 
 
+def test_a_stage_time_in_the_kernel_is_recorded_apart(tmp_path):
+    """The system part of a stage's CPU is what moves with the machine's hour: kept apart."""
+    from bench.__main__ import measure
+
+    script = tmp_path / "copies.py"
+    # Reading 20 GiB of /dev/zero is the kernel's work (its copies into the buffer): about
+    # half a second, next to almost none of the interpreter's own.
+    script.write_text(
+        "import os\n"
+        "zero = os.open('/dev/zero', os.O_RDONLY)\n"
+        "for _ in range(20000):\n"
+        "    os.read(zero, 2**20)\n"
+    )
+    figures = measure([sys.executable, str(script)], tmp_path)
+    assert figures["system_s"] >= 0.1
+    assert figures["system_s"] <= figures["cpu_s"]
+    assert figures["system_s"] > figures["cpu_s"] - figures["system_s"]
+
+
 def test_repeated_stages_keep_their_median_run_and_pair_rounds_of_one_invocation():
     """On a machine whose speed moves, a comparison is read from rounds run side by side."""
     from bench.__main__ import _against, median_run
