@@ -1,18 +1,7 @@
 -- Where an account's money comes from, where it goes, and how long it stays (last 30 days).
--- Money counts as forwarded only when the next payment out came before the cut-off.
-WITH counterparties AS (
-    -- Grouping twice counts distinct counterparties much faster than count(DISTINCT).
-    SELECT DISTINCT account_key, snapshot_date, incoming, counterparty FROM account_flows_30d
-),
-per_account AS (
-    SELECT
-        account_key,
-        snapshot_date,
-        count(*) FILTER (WHERE incoming) AS distinct_payers_30d,
-        count(*) FILTER (WHERE NOT incoming) AS distinct_payees_30d
-    FROM counterparties
-    GROUP BY ALL
-),
+-- Money counts as forwarded only when the next payment out came before the cut-off. The
+-- distinct counterparties are counted snapshot by snapshot (_account_counterparties_30d.sql).
+WITH
 -- One pass for the totals and the median: the median keeps only the minutes of money
 -- forwarded before the cut-off (NULL otherwise), and beside the totals it spares a second
 -- scan and grouping of the flows (at a million accounts and 12 snapshots, 1.3 to 2 s).
@@ -38,5 +27,5 @@ SELECT
     coalesce(h.share_in_forwarded_24h_30d, 0) AS share_in_forwarded_24h_30d,
     h.median_hours_to_forward_30d
 FROM account_snapshots u
-LEFT JOIN per_account p ON p.account_key = u.entity_key AND p.snapshot_date = u.snapshot_date
+LEFT JOIN account_counterparties_30d p ON p.account_key = u.entity_key AND p.snapshot_date = u.snapshot_date
 LEFT JOIN holding h ON h.account_key = u.entity_key AND h.snapshot_date = u.snapshot_date

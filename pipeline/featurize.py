@@ -63,6 +63,10 @@ SHARED_TABLES = frozenset(table for family in load_catalog().values() for table 
 # once, over all accounts, and every partition reads them.
 COUNTED_OVER_ALL = ("device_users_90d", "watched_payments_180d")
 
+# Shared tables built snapshot by snapshot: their SQL is a query of one snapshot
+# (``$snapshot``), whose groupings fit in memory where those of all snapshots spill.
+BY_SNAPSHOT = ("account_counterparties_30d",)
+
 
 @dataclass(frozen=True)
 class AccountPartition:
@@ -410,8 +414,22 @@ def build_shared(clean: CleanData, family: Family) -> None:
             )
         else:
             with timed(f"shared table {table}"):
-                store(clean, shared_table_sql(table))
+                if table in BY_SNAPSHOT:
+                    _store_by_snapshot(clean, table)
+                else:
+                    store(clean, shared_table_sql(table))
         clean.shared[table] = True
+
+
+def _store_by_snapshot(clean: CleanData, table: str) -> None:
+    """Shared table ``table`` (one of ``BY_SNAPSHOT``): its query run for each snapshot in
+    turn, compressed once all are in."""
+    query = shared_table_sql(table)
+    snapshots = clean.con.execute("SELECT snapshot_date FROM snapshots ORDER BY 1").fetchall()
+    for index, (snapshot,) in enumerate(snapshots):
+        into = f"CREATE OR REPLACE TABLE {table} AS" if index == 0 else f"INSERT INTO {table}"
+        clean.con.execute(f"{into} {query}", {"snapshot": snapshot})
+    compress_when_full(clean)
 
 
 @contextmanager

@@ -125,6 +125,24 @@ def test_payments_at_one_instant_all_count_in_the_burst(tmp_path):
     assert features["max_txns_one_hour_30d"].tolist() == [4]
 
 
+def test_distinct_counterparties_are_counted_snapshot_by_snapshot(tmp_path):
+    """Their table is built one snapshot at a time: each counts its own 30 days."""
+    transactions = transaction_rows(
+        ("2025-06-10 10:00", "P1", "A1", 10.0),
+        ("2025-06-20 10:00", "P1", "A1", 10.0),
+        ("2025-06-25 10:00", "P2", "A1", 10.0),
+        ("2025-07-10 10:00", "P3", "A1", 10.0),
+        ("2025-07-12 10:00", "A1", "X1", 10.0),
+        ("2025-07-20 10:00", "A1", "X2", 10.0),
+    )
+    tables = {"accounts": account_rows("A1"), "transactions": transactions}
+    snapshots = pd.DatetimeIndex([SNAPSHOT, utc("2025-08-01")])
+    features = compute_features(connect(write_tables(tmp_path, tables)), "account", snapshots)
+    a1 = features[features["entity_id"] == "A1"]
+    assert a1["distinct_payers_30d"].tolist() == [2, 1]
+    assert a1["distinct_payees_30d"].tolist() == [0, 2]
+
+
 def flow_world(tmp_path):
     """A1 gets 100 and forwards 90 two hours later; gets 50 and forwards after the cut-off."""
     transactions = transaction_rows(
