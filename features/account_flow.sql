@@ -27,5 +27,6 @@ SELECT
     coalesce(h.share_in_forwarded_24h_30d, 0) AS share_in_forwarded_24h_30d,
     h.median_hours_to_forward_30d
 FROM account_snapshots u
-LEFT JOIN account_counterparties_30d p ON p.account_key = u.entity_key AND p.snapshot_date = u.snapshot_date
+LEFT JOIN account_counterparties_30d p
+  ON p.account_key = u.entity_key AND p.snapshot_date = u.snapshot_date
 LEFT JOIN holding h ON h.account_key = u.entity_key AND h.snapshot_date = u.snapshot_date
