@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -535,6 +536,5 @@ def _build_graph_families(clean: CleanData) -> None:
         for family in available_families(entity, clean.present)[0]
         if family.engine == "graph"
     ]
-    graph.build_graph_features(clean.con, families)
-    compress_when_full(clean)
+    graph.build_graph_features(clean.con, partial(compress_when_full, clean), families)
     clean.shared.update(dict.fromkeys((family.table for family in families), True))
