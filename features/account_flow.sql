@@ -1,11 +1,10 @@
 -- Where an account's money comes from, where it goes, and how long it stays (last 30 days).
 -- Money counts as forwarded only when the next payment out came before the cut-off. The
 -- distinct counterparties are counted snapshot by snapshot (_account_counterparties_30d.sql).
-WITH
 -- One pass for the totals and the median: the median keeps only the minutes of money
 -- forwarded before the cut-off (NULL otherwise), and beside the totals it spares a second
 -- scan and grouping of the flows (at a million accounts and 12 snapshots, 1.3 to 2 s).
-holding AS (
+WITH holding AS (
     SELECT
         account_key,
         snapshot_date,
