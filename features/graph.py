@@ -210,6 +210,23 @@ class FamilyRows:
     rows: str
 
 
+@contextmanager
+def _ordinary_pages() -> Iterator[None]:
+    """Numpy's arrays in ordinary pages while the graph is computed, numpy's setting given
+    back after. Numpy asks the kernel for transparent huge pages for every array of 4 MiB or
+    more (``madvise``; its own switch, which ``NUMPY_MADVISE_HUGEPAGE`` sets at import), and
+    where the kernel answers by compacting memory on the spot (defrag on ``madvise``, as on
+    this project's machine) the graph's short-lived arrays spent a third of their CPU time
+    in the kernel: 12 snapshots at a million accounts, 23.3 to 24.5 s with 11.9 to 13.0 s
+    of it system time, against 18.3 to 19.5 s and 1.8 to 1.9 s."""
+    was = multiarray._set_madvise_hugepage(False)
+    try:
+        yield
+    finally:
+        multiarray._set_madvise_hugepage(was)
+
+
+@_ordinary_pages()
 def build_graph_features(
     con: duckdb.DuckDBPyConnection, written: Callable[[], None], families: list[FamilyRows]
 ) -> None:
@@ -223,28 +240,6 @@ def build_graph_features(
     caller's chance to compress them before they fill DuckDB's memory (which DuckDB would
     otherwise do by itself, on one core: 3.3 s once at a million accounts).
     """
-    with _small_pages():
-        _build_graph_features(con, written, families)
-
-
-@contextmanager
-def _small_pages() -> Iterator[None]:
-    """Numpy's arrays in ordinary pages while the graph is computed. Numpy asks the kernel
-    for huge pages on every large array (``madvise``), and where the kernel answers such a
-    request by compacting memory on the spot (transparent huge pages with defrag on
-    ``madvise``, as on this project's machine) the graph's short-lived arrays spent a third
-    of their CPU time in the kernel: 12 snapshots at a million accounts, 23.3 to 24.5 s
-    with 11.9 to 13.0 s of it system time, against 18.3 to 19.5 s and 1.8 to 1.9 s."""
-    was = multiarray._set_madvise_hugepage(False)
-    try:
-        yield
-    finally:
-        multiarray._set_madvise_hugepage(was)
-
-
-def _build_graph_features(
-    con: duckdb.DuckDBPyConnection, written: Callable[[], None], families: list[FamilyRows]
-) -> None:
     with timed("graph nodes and sightings"):
         con.execute(_NODES_SQL)
         con.execute(_SIGHTINGS_SQL)

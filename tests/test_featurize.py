@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+from numpy._core import multiarray
 
 from features import graph
 from pipeline import featurize
@@ -343,6 +344,24 @@ def test_graph_snapshots_on_threads_equal_one_at_a_time(tiny_clean_dir, monkeypa
     one_at_a_time = graph_features(1)
     assert (one_at_a_time["ring_size"] < unsplit["ring_size"]).any()  # Leiden split groups
     pd.testing.assert_frame_equal(graph_features(2), one_at_a_time, check_exact=True)
+
+
+def test_the_graph_is_computed_in_ordinary_pages(tiny_clean_dir, monkeypatch):
+    """While the snapshots' graphs are computed numpy must not ask the kernel for huge pages
+    (features/graph.py, ``_ordinary_pages``); once they are, numpy's own setting is back."""
+    before = multiarray._get_madvise_hugepage()
+    asked = []
+
+    def snapshot_features(*args):
+        asked.append(multiarray._get_madvise_hugepage())
+        return snapshot_features_as_written(*args)
+
+    snapshot_features_as_written = graph._snapshot_features
+    monkeypatch.setattr(graph, "_snapshot_features", snapshot_features)
+    snapshots = pd.DatetimeIndex([SNAPSHOT, utc("2025-08-01")])
+    compute_features(connect(tiny_clean_dir), "account", snapshots)
+    assert asked == [False, False]
+    assert multiarray._get_madvise_hugepage() == before
 
 
 @pytest.mark.parametrize("entity", ["account", "intermediary"])

@@ -2,8 +2,6 @@
 
 import duckdb
 import numpy as np
-import pytest
-from numpy._core import multiarray
 
 from features import graph
 
@@ -54,16 +52,3 @@ def test_rings_keep_the_names_they_had():
         "ring-06d2ff4bd8c6",
         "ring-1c7970c41026",
     ]
-
-
-def test_the_graph_asks_numpy_for_ordinary_pages_and_gives_its_setting_back():
-    """While the graph is computed numpy must not ask for huge pages (the kernel compacts
-    memory for each such request); after it, even when it fails, numpy's own setting
-    returns."""
-    before = multiarray._get_madvise_hugepage()
-    inside = []
-    with pytest.raises(RuntimeError), graph._small_pages():
-        inside.append(multiarray._get_madvise_hugepage())
-        raise RuntimeError
-    assert inside == [False]
-    assert multiarray._get_madvise_hugepage() == before
