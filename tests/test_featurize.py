@@ -351,12 +351,12 @@ def test_the_graph_is_computed_in_ordinary_pages(tiny_clean_dir, monkeypatch):
     (features/graph.py, ``_ordinary_pages``); once they are, numpy's own setting is back."""
     before = multiarray._get_madvise_hugepage()
     asked = []
+    snapshot_features_as_written = graph._snapshot_features
 
     def snapshot_features(*args):
         asked.append(multiarray._get_madvise_hugepage())
         return snapshot_features_as_written(*args)
 
-    snapshot_features_as_written = graph._snapshot_features
     monkeypatch.setattr(graph, "_snapshot_features", snapshot_features)
     snapshots = pd.DatetimeIndex([SNAPSHOT, utc("2025-08-01")])
     compute_features(connect(tiny_clean_dir), "account", snapshots)
