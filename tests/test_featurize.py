@@ -364,6 +364,22 @@ def test_the_graph_is_computed_in_ordinary_pages(tiny_clean_dir, monkeypatch):
     assert multiarray._get_madvise_hugepage() == before
 
 
+def test_the_graph_gives_numpy_its_setting_back_when_it_fails(tiny_clean_dir, monkeypatch):
+    """A snapshot that fails leaves numpy asking for huge pages as it did before."""
+    was = multiarray._set_madvise_hugepage(True)
+    try:
+
+        def snapshot_features(*args):
+            raise RuntimeError("snapshot failed")
+
+        monkeypatch.setattr(graph, "_snapshot_features", snapshot_features)
+        with pytest.raises(RuntimeError, match="snapshot failed"):
+            compute_features(connect(tiny_clean_dir), "account", pd.DatetimeIndex([SNAPSHOT]))
+        assert multiarray._get_madvise_hugepage() is True
+    finally:
+        multiarray._set_madvise_hugepage(was)
+
+
 @pytest.mark.parametrize("entity", ["account", "intermediary"])
 def test_compressing_the_work_tables_changes_no_feature(entity, tiny_clean_dir, monkeypatch):
     """Tables are compressed once they fill part of DuckDB's memory; how they are stored
